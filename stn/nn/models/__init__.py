@@ -1,0 +1,1 @@
+"""The paper's networks, one file per family."""

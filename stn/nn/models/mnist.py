@@ -1,0 +1,100 @@
+"""FCN, CNN, ST-FCN, ST-CNN and 2×ST-FCN for distorted MNIST (§4.1, appendix A.1, A.4).
+
+The classifiers have three weight layers: FCN ``FC → FC → FC``, CNN ``conv 9×9 → max-pool →
+conv 7×7 → max-pool → FC``. The ST variants put a spatial transformer at the input, with a
+fully connected localisation net for ST-FCN and a convolutional one for ST-CNN (as the
+model's ``localisation`` config says), optionally followed by 2× average pooling (the paper's
+downsampling for RTS and TC). ``n = 2`` parallel STs (2×ST-FCN) each see every input channel;
+their outputs are concatenated along channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from stn.nn.localisation import conv_localisation, fc_localisation
+from stn.nn.shape import output_shape
+from stn.nn.spatial_transformer import ParallelSpatialTransformer
+from stn.nn.transforms import build_transform
+
+
+def fcn(in_shape: Sequence[int], num_classes: int, hidden: Sequence[int]) -> nn.Sequential:
+    """``(B, C, H, W)`` → logits: flatten, ``FC → ReLU`` per hidden width, FC."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = int(torch.tensor(in_shape).prod())
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU(inplace=True)]
+        width = h
+    return nn.Sequential(*layers, nn.Linear(width, num_classes))
+
+
+def cnn(
+    in_shape: Sequence[int], num_classes: int, channels: Sequence[int], kernel_sizes: Sequence[int]
+) -> nn.Sequential:
+    """``(B, C, H, W)`` → logits: ``conv → ReLU → max-pool 2`` per layer, then FC.
+
+    Convolutions are zero-padded to keep their input size, so the same network takes the
+    21 × 21 output of a downsampling ST as well as 60 × 60 cluttered digits."""
+    layers: list[nn.Module] = []
+    width = in_shape[0]
+    for c, k in zip(channels, kernel_sizes, strict=True):
+        layers += [nn.Conv2d(width, c, k, padding=k // 2), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        width = c
+    features = nn.Sequential(*layers, nn.Flatten())
+    (n_features,) = output_shape(features, in_shape)
+    return nn.Sequential(*features, nn.Linear(n_features, num_classes))
+
+
+class TransformedClassifier(nn.Module):
+    """``n`` spatial transformers at the input (outputs stacked on channels), an optional
+    average pooling, then the classifier. ``transformer`` is ``None`` for FCN and CNN."""
+
+    def __init__(
+        self, transformer: ParallelSpatialTransformer | None, pool: int, classifier: nn.Module
+    ):
+        super().__init__()
+        self.transformer = transformer
+        self.pool = nn.AvgPool2d(pool) if pool > 1 else nn.Identity()
+        self.classifier = classifier
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.transformer is not None:
+            x = torch.cat(self.transformer(x), dim=1)
+        return self.classifier(self.pool(x))
+
+
+def build_mnist_model(
+    model: dict, stn: dict, in_shape: Sequence[int], num_classes: int
+) -> TransformedClassifier:
+    """The network named by the ``model`` and ``stn`` configs.
+
+    Args:
+        model: ``name`` (``fcn`` | ``cnn``), its widths, and its ``localisation`` net.
+        stn: ``transform`` (``none`` | ``affine`` | ``projective`` | ``tps``), ``n``, ``pool``.
+        in_shape: ``(C, H, W)`` of the input.
+        num_classes: 10 (digits) or 19 (addition).
+    """
+    in_shape = tuple(in_shape)
+    transformer, pool, shape = None, 1, in_shape
+    if stn["transform"] != "none":
+        loc = dict(model["localisation"])
+        kind = loc.pop("kind")
+        builders = {"conv": conv_localisation, "fc": fc_localisation}
+        if kind not in builders:
+            raise ValueError(f"unknown localisation kind {kind!r}; valid: {', '.join(builders)}")
+        transform = build_transform(stn["transform"], **stn.get("transform_kwargs", {}))
+        transformer = ParallelSpatialTransformer(
+            builders[kind](in_shape, **loc), transform, n=stn["n"]
+        )
+        pool = stn["pool"]
+        shape = (in_shape[0] * stn["n"], in_shape[1] // pool, in_shape[2] // pool)
+    if model["name"] == "fcn":
+        classifier = fcn(shape, num_classes, model["hidden"])
+    elif model["name"] == "cnn":
+        classifier = cnn(shape, num_classes, model["channels"], model["kernel_sizes"])
+    else:
+        raise ValueError(f"unknown model {model['name']!r}; valid: fcn, cnn")
+    return TransformedClassifier(transformer, pool, classifier)

@@ -1,0 +1,179 @@
+"""Distortion generators, the HDF5 cache and the MNIST DataModule."""
+
+import pytest
+import torch
+from fake_mnist import write_fake_mnist
+
+from stn.data.cache import cached
+from stn.data.distorted_mnist import DistortedMNIST, distort
+from stn.data.distortions import DISTORTIONS, angle_of, check_distortion, homography, scale_of
+from stn.data.mnist import load_mnist
+from stn.nn import build_transform
+
+SHAPES = {"r": 28, "rts": 42, "p": 28, "e": 28, "tc": 60}
+
+
+def _digits(n=64):
+    digits = torch.zeros(n, 28, 28)
+    digits[:, 6:22, 12:16] = 1.0  # a bar, so that mass and orientation are measurable
+    return digits
+
+
+def _run(name, digits, seed=0, **params):
+    extra = {"clutter_from": digits} if name == "tc" else {}
+    return DISTORTIONS[name](digits, torch.Generator().manual_seed(seed), **params, **extra)
+
+
+@pytest.mark.parametrize("name", list(DISTORTIONS))
+def test_shapes_ranges_and_determinism(name):
+    images, _theta = _run(name, _digits())
+    size = SHAPES[name]
+    assert images.shape == (64, 1, size, size)
+    assert images.min() >= 0 and images.max() <= 1 and images.sum() > 0
+    again, _ = _run(name, _digits())
+    other, _ = _run(name, _digits(), seed=1)
+    assert torch.equal(images, again) and not torch.equal(images, other)
+
+
+def test_rotation_angles_are_recoverable_and_bounded():
+    _, theta = _run("r", _digits(2000))
+    angles = angle_of(theta)
+    assert angles.abs().max() <= 90 and angles.abs().max() > 85  # U(±90°) fills its range
+    assert angles.mean().abs() < 5
+
+
+def test_rts_scale_and_position_bounds():
+    _images, theta = _run("rts", _digits(2000))
+    scales = scale_of(theta, 42)
+    assert scales.min() >= 0.7 - 1e-5 and scales.max() <= 1.2 + 1e-5
+    assert angle_of(theta).abs().max() <= 45 + 1e-4
+    # θ maps the canvas to the digit: the digit's centre (0, 0) comes from the canvas point c
+    # with A c + t = 0; c must keep the scaled digit's square on the canvas.
+    a, t = theta.view(-1, 2, 3)[:, :, :2], theta.view(-1, 2, 3)[:, :, 2]
+    centre = torch.linalg.solve(a, -t)
+    assert (centre.abs() <= (1 - 28 * scales / 42).unsqueeze(1) + 1e-4).all()
+
+
+def test_rotated_bar_turns_by_the_sampled_angle():
+    """The distorted image's principal axis is the bar's (vertical) turned by the angle."""
+    images, theta = _run("r", _digits(16))
+    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    for image, angle in zip(images[:, 0], angle_of(theta), strict=True):
+        w = image / image.sum()
+        mx, my = (w * xx).sum(), (w * yy).sum()
+        cxx, cyy, cxy = (
+            (w * (xx - mx) ** 2).sum(),
+            (w * (yy - my) ** 2).sum(),
+            (w * (xx - mx) * (yy - my)).sum(),
+        )
+        axis = 0.5 * torch.atan2(2 * cxy, cxx - cyy)  # image axes (y down): angle from +x
+        measured = torch.rad2deg(axis) - 90  # the bar starts vertical
+        diff = (measured - angle + 90) % 180 - 90
+        assert abs(diff) < 4
+
+
+def test_homography_maps_the_corners():
+    src = torch.rand(5, 4, 2) - 0.5 + torch.tensor([[-1.0, -1], [1, -1], [1, 1], [-1, 1]])
+    dst = torch.tensor([[-1.0, -1], [1, -1], [1, 1], [-1, 1]]).expand(5, -1, -1)
+    theta = homography(src, dst)
+    torch.testing.assert_close(
+        build_transform("projective").points(theta, src), dst, atol=1e-4, rtol=0
+    )
+
+
+def test_elastic_control_points_move_by_the_configured_std():
+    _, theta = _run("e", _digits(4000), std=1.5)
+    moved = (theta - build_transform("tps").identity()) * 14  # pixels
+    assert moved.std().item() == pytest.approx(1.5, rel=0.05)
+
+
+def test_cluttered_adds_clutter_outside_the_digit():
+    digits = _digits(32)
+    plain, _ = _run("tc", digits, clutter=0)
+    cluttered, _ = _run("tc", digits, clutter=6)
+    assert (cluttered >= plain - 1e-6).all() and (cluttered - plain).sum() > 0
+
+
+def test_unknown_distortion_or_parameter_is_named():
+    with pytest.raises(ValueError, match="valid: r, rts, p, e, tc"):
+        check_distortion("shear", {})
+    with pytest.raises(ValueError, match=r"no parameter \['canvas'\]"):
+        check_distortion("r", {"canvas": 42})
+
+
+def test_addition_samples_stack_two_digits_and_sum_labels():
+    digits = (torch.rand(50, 28, 28) * 255).byte()
+    labels = torch.randint(0, 10, (50,))
+    out = distort(digits, labels, "rts", {}, digits_per_sample=2, seed=0)
+    assert out["images"].shape == (50, 2, 42, 42) and out["images"].dtype == torch.uint8
+    assert out["labels"].max() <= 18 and not torch.equal(out["labels"], labels)
+
+
+# --- cache ---------------------------------------------------------------------------------------
+
+
+def test_cache_is_reused_and_rebuilt_when_its_recipe_changes(tmp_path):
+    calls = []
+
+    def build(value):
+        calls.append(value)
+        return {"x": torch.full((3,), value)}
+
+    path = tmp_path / "c.h5"
+    assert cached(path, {"a": 1}, lambda: build(1))["x"].tolist() == [1, 1, 1]
+    assert cached(path, {"a": 1}, lambda: build(9))["x"].tolist() == [1, 1, 1]  # reused
+    assert cached(path, {"a": 2}, lambda: build(2))["x"].tolist() == [2, 2, 2]  # rebuilt
+    path.write_bytes(b"not hdf5")  # a corrupt file is rebuilt, not trusted
+    assert cached(path, {"a": 2}, lambda: build(3))["x"].tolist() == [3, 3, 3]
+    assert calls == [1, 2, 3]
+    assert [p.name for p in tmp_path.iterdir()] == ["c.h5"]  # no temporary left behind
+
+
+def test_a_killed_build_leaves_no_cache(tmp_path):
+    def build():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cached(tmp_path / "c.h5", {}, build)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- data module ---------------------------------------------------------------------------------
+
+
+def test_datamodule_splits_and_caches(tmp_path):
+    root = write_fake_mnist(tmp_path / "data")
+
+    def make(**kw):
+        return DistortedMNIST(
+            str(root), str(tmp_path / "cache"), {"name": "rts"}, val_size=100, batch_size=32, **kw
+        )
+
+    dm = make()
+    dm.setup()
+    assert (
+        len(dm.sets["val"]) == 100
+        and len(dm.sets["test"]) == 100
+        and len(dm.splits["train"][0]) == 300
+    )
+    x, _y = next(iter(dm.val_dataloader()))
+    assert x.shape == (32, 1, 42, 42) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    again = make()
+    again.setup()  # same recipe: the caches are read back, bit for bit
+    assert torch.equal(again.sets["test"].images, dm.sets["test"].images)
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    fresh = next(iter(dm.train_dataloader()))[0]
+    assert fresh.shape == (32, 1, 42, 42)
+
+
+def test_missing_mnist_says_where_to_put_it(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=r"MNIST/raw.*train-images-idx3-ubyte.*STN_DATA_DIR"
+    ):
+        load_mnist(tmp_path, train=True)
+
+
+def test_real_mnist_when_present(mnist_root):
+    images, labels = load_mnist(mnist_root, train=False)
+    assert images.shape == (10_000, 28, 28) and labels.bincount().tolist()[0] == 980
