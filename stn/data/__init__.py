@@ -1,0 +1,1 @@
+"""Datasets, distortion generators, HDF5 caches and LightningDataModules."""

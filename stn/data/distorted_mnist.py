@@ -1,0 +1,194 @@
+"""Distorted MNIST (Table 1, TC) and MNIST addition (Table 4) as a LightningDataModule."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from stn.data.cache import cached
+from stn.data.distortions import DISTORTIONS, check_distortion
+from stn.data.mnist import data_dir, digits_checksum, load_mnist
+
+log = logging.getLogger(__name__)
+CHUNK = 4096  # digits distorted at a time: bounds the float32 working memory
+
+
+class Batches(Dataset):
+    """uint8 images ``(N, C, S, S)`` and labels ``(N,)``, indexed a whole batch at a time."""
+
+    def __init__(self, images: Tensor, labels: Tensor) -> None:
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
+        index = torch.as_tensor(indices)
+        return self.images[index].float().div_(255), self.labels[index]
+
+
+def distort(
+    digits: Tensor, labels: Tensor, name: str, params: dict, digits_per_sample: int, seed: int
+) -> dict[str, Tensor]:
+    """Distort every digit of ``digits`` ``(N, 28, 28)`` uint8, deterministically in ``seed``.
+
+    With ``digits_per_sample = 2`` (MNIST addition) each sample stacks two independently
+    distorted digits as channels, the second drawn at random, and its label is their sum.
+
+    Returns:
+        ``images`` ``(N, digits_per_sample, S, S)`` uint8, ``labels`` ``(N,)``, and the
+        first digit's ``theta`` ``(N, n_params)``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    partners = [torch.arange(len(digits))]
+    partners += [torch.randperm(len(digits), generator=gen) for _ in range(digits_per_sample - 1)]
+    extra = {"clutter_from": digits.float() / 255} if name == "tc" else {}
+    images, thetas = [], []
+    for start in range(0, len(digits), CHUNK):
+        channels = []
+        for index in partners:
+            chunk = digits[index[start : start + CHUNK]].float() / 255
+            image, theta = DISTORTIONS[name](chunk, gen, **params, **extra)
+            channels.append(image)
+            if len(channels) == 1:
+                thetas.append(theta)
+        images.append(torch.cat(channels, dim=1).mul_(255).round_().clamp_(0, 255).byte())
+    return {
+        "images": torch.cat(images),
+        "labels": sum(labels[index] for index in partners),
+        "theta": torch.cat(thetas),
+    }
+
+
+class DistortedMNIST(pl.LightningDataModule):
+    """MNIST digits under one of the paper's distortions.
+
+    Args:
+        data_dir: holds ``MNIST/raw/`` (``$STN_DATA_DIR`` overrides it).
+        cache_dir: where the generated validation, test (and fixed training) sets are cached.
+        distortion: ``name`` (``r``, ``rts``, ``p``, ``e``, ``tc``) and that distortion's
+            parameters (see ``stn.data.distortions``).
+        digits_per_sample: 1, or 2 for MNIST addition (19 classes: the sum).
+        val_size: digits held out of the training set for validation (the test set is never
+            used for choices).
+        train_distortions: ``fresh`` (resampled every epoch from ``seed`` and the epoch) or
+            ``fixed`` (one cached set).
+        batch_size: training and evaluation batch size.
+        seed: seeds the split and every generated set.
+        download: let torchvision download MNIST when it is missing.
+        subset: use only the first ``subset`` digits of each split (quick runs and tests).
+    """
+
+    def __init__(
+        self,
+        data_dir: str,
+        cache_dir: str,
+        distortion: dict,
+        digits_per_sample: int = 1,
+        val_size: int = 10_000,
+        train_distortions: str = "fresh",
+        batch_size: int = 256,
+        seed: int = 0,
+        download: bool = False,
+        subset: int | None = None,
+    ) -> None:
+        super().__init__()
+        params = dict(distortion)
+        self.name = params.pop("name")
+        check_distortion(self.name, params)
+        if train_distortions not in ("fresh", "fixed"):
+            raise ValueError(f"train_distortions must be 'fresh' or 'fixed', got {train_distortions!r}")
+        if digits_per_sample not in (1, 2):
+            raise ValueError(f"digits_per_sample must be 1 or 2, got {digits_per_sample}")
+        self.params = params
+        self.data_dir = data_dir
+        self.cache_dir = Path(cache_dir)
+        self.digits_per_sample = digits_per_sample
+        self.val_size = val_size
+        self.train_distortions = train_distortions
+        self.batch_size = batch_size
+        self.seed = seed
+        self.download = download
+        self.subset = subset
+        self.num_classes = 10 if digits_per_sample == 1 else 19
+        self.sets: dict[str, Batches] = {}
+
+    def prepare_data(self) -> None:
+        load_mnist(data_dir(self.data_dir), train=True, download=self.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.sets:
+            return
+        root = data_dir(self.data_dir)
+        train_digits, train_labels = load_mnist(root, train=True)
+        test_digits, test_labels = load_mnist(root, train=False)
+        if self.subset:
+            train_digits, train_labels = train_digits[: self.subset], train_labels[: self.subset]
+            test_digits, test_labels = test_digits[: self.subset], test_labels[: self.subset]
+        if not 0 < self.val_size < len(train_digits):
+            raise ValueError(f"val_size must lie in (0, {len(train_digits)}), got {self.val_size}")
+        order = torch.randperm(len(train_digits), generator=torch.Generator().manual_seed(self.seed))
+        val, train = order[: self.val_size], order[self.val_size :]
+        self.splits = {
+            "train": (train_digits[train], train_labels[train]),
+            "val": (train_digits[val], train_labels[val]),
+            "test": (test_digits, test_labels),
+        }
+        for split in ("val", "test"):
+            self.sets[split] = self._generated(split, self.seed)
+        if self.train_distortions == "fixed":
+            self.sets["train"] = self._generated("train", self.seed)
+
+    def _generated(self, split: str, seed: int) -> Batches:
+        digits, labels = self.splits[split]
+        # Distinct, reproducible streams per split (the same digit is never distorted alike).
+        seed = seed * 1000 + ("train", "val", "test").index(split)
+        recipe = {
+            "distortion": self.name,
+            "params": self.params,
+            "digits_per_sample": self.digits_per_sample,
+            "split": split,
+            "seed": seed,
+            "source": digits_checksum(digits, labels),
+        }
+        key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+        path = self.cache_dir / f"mnist_{self.name}{self.digits_per_sample}_{split}_{key}.h5"
+
+        def build() -> dict[str, Tensor]:
+            log.info("generating %s %s (%d digits) into %s", self.name, split, len(digits), path)
+            return distort(digits, labels, self.name, self.params, self.digits_per_sample, seed)
+
+        arrays = cached(path, recipe, build)
+        return Batches(arrays["images"], arrays["labels"])
+
+    def _loader(self, data: Batches, shuffle: bool) -> DataLoader:
+        sampler = RandomSampler(data) if shuffle else SequentialSampler(data)
+        return DataLoader(data, batch_size=None, sampler=BatchSampler(sampler, self.batch_size, drop_last=False))
+
+    def train_dataloader(self) -> DataLoader:
+        if self.train_distortions == "fixed":
+            return self._loader(self.sets["train"], shuffle=True)
+        # Fresh distortions each epoch (the trainer reloads this loader every epoch).
+        epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        digits, labels = self.splits["train"]
+        arrays = distort(digits, labels, self.name, self.params, self.digits_per_sample, (self.seed + 1) * 100_003 + epoch)
+        return self._loader(Batches(arrays["images"], arrays["labels"]), shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.sets["val"], shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.sets["test"], shuffle=False)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, S, S)`` of the generated images."""
+        size = {"rts": self.params.get("canvas", 42), "tc": self.params.get("canvas", 60)}.get(self.name, 28)
+        return (self.digits_per_sample, size, size)
