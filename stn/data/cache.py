@@ -16,7 +16,9 @@ from torch import Tensor
 log = logging.getLogger(__name__)
 
 
-def cached(path: str | os.PathLike, recipe: dict, build: Callable[[], dict[str, Tensor]]) -> dict[str, Tensor]:
+def cached(
+    path: str | os.PathLike, recipe: dict, build: Callable[[], dict[str, Tensor]]
+) -> dict[str, Tensor]:
     """The arrays of ``path`` if it was built from ``recipe``; else ``build()``, saved first.
 
     ``recipe`` (JSON-serialisable: generator parameters, seed, source checksum) is stored as an

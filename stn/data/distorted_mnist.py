@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 from pathlib import Path
@@ -13,7 +14,7 @@ from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from stn.data.cache import cached
-from stn.data.distortions import DISTORTIONS, check_distortion
+from stn.data.distortions import DIGIT, DISTORTIONS, check_distortion
 from stn.data.mnist import data_dir, digits_checksum, load_mnist
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,9 @@ class DistortedMNIST(pl.LightningDataModule):
         self.name = params.pop("name")
         check_distortion(self.name, params)
         if train_distortions not in ("fresh", "fixed"):
-            raise ValueError(f"train_distortions must be 'fresh' or 'fixed', got {train_distortions!r}")
+            raise ValueError(
+                f"train_distortions must be 'fresh' or 'fixed', got {train_distortions!r}"
+            )
         if digits_per_sample not in (1, 2):
             raise ValueError(f"digits_per_sample must be 1 or 2, got {digits_per_sample}")
         self.params = params
@@ -134,7 +137,9 @@ class DistortedMNIST(pl.LightningDataModule):
             test_digits, test_labels = test_digits[: self.subset], test_labels[: self.subset]
         if not 0 < self.val_size < len(train_digits):
             raise ValueError(f"val_size must lie in (0, {len(train_digits)}), got {self.val_size}")
-        order = torch.randperm(len(train_digits), generator=torch.Generator().manual_seed(self.seed))
+        order = torch.randperm(
+            len(train_digits), generator=torch.Generator().manual_seed(self.seed)
+        )
         val, train = order[: self.val_size], order[self.val_size :]
         self.splits = {
             "train": (train_digits[train], train_labels[train]),
@@ -170,7 +175,9 @@ class DistortedMNIST(pl.LightningDataModule):
 
     def _loader(self, data: Batches, shuffle: bool) -> DataLoader:
         sampler = RandomSampler(data) if shuffle else SequentialSampler(data)
-        return DataLoader(data, batch_size=None, sampler=BatchSampler(sampler, self.batch_size, drop_last=False))
+        return DataLoader(
+            data, batch_size=None, sampler=BatchSampler(sampler, self.batch_size, drop_last=False)
+        )
 
     def train_dataloader(self) -> DataLoader:
         if self.train_distortions == "fixed":
@@ -178,7 +185,14 @@ class DistortedMNIST(pl.LightningDataModule):
         # Fresh distortions each epoch (the trainer reloads this loader every epoch).
         epoch = self.trainer.current_epoch if self.trainer is not None else 0
         digits, labels = self.splits["train"]
-        arrays = distort(digits, labels, self.name, self.params, self.digits_per_sample, (self.seed + 1) * 100_003 + epoch)
+        arrays = distort(
+            digits,
+            labels,
+            self.name,
+            self.params,
+            self.digits_per_sample,
+            (self.seed + 1) * 100_003 + epoch,
+        )
         return self._loader(Batches(arrays["images"], arrays["labels"]), shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
@@ -190,5 +204,6 @@ class DistortedMNIST(pl.LightningDataModule):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """``(C, S, S)`` of the generated images."""
-        size = {"rts": self.params.get("canvas", 42), "tc": self.params.get("canvas", 60)}.get(self.name, 28)
+        canvas = inspect.signature(DISTORTIONS[self.name]).parameters.get("canvas")
+        size = self.params.get("canvas", canvas.default) if canvas else DIGIT
         return (self.digits_per_sample, size, size)

@@ -159,6 +159,3 @@ def angle_of(theta: Tensor) -> Tensor:
 def scale_of(theta: Tensor, canvas: int) -> Tensor:
     """Scale of the digit from an affine θ ``(B, 6)`` of ``rts`` on a ``canvas`` square."""
     return canvas / DIGIT / torch.hypot(theta[:, 0], theta[:, 3])
-
-
-

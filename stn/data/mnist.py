@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
 ENV_VAR = "STN_DATA_DIR"
-FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 def data_dir(configured: str | os.PathLike | None = None) -> Path:
@@ -22,7 +26,9 @@ def data_dir(configured: str | os.PathLike | None = None) -> Path:
     return Path(configured)
 
 
-def load_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> tuple[Tensor, Tensor]:
+def load_mnist(
+    root: str | os.PathLike, train: bool, download: bool = False
+) -> tuple[Tensor, Tensor]:
     """Digits ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of the train or test split.
 
     Raises:
@@ -51,6 +57,3 @@ def digits_checksum(images: Tensor, labels: Tensor) -> str:
     h = hashlib.sha1(images.numpy().tobytes())
     h.update(labels.numpy().tobytes())
     return h.hexdigest()
-
-
-
