@@ -26,6 +26,8 @@ OmegaConf.register_new_resolver(
     lambda: str(CONFIGS.parent if CONFIGS.is_dir() else Path.cwd()),
     replace=True,
 )
+# A run's folder: its overrides, or "default" when it has none.
+OmegaConf.register_new_resolver("stn.run_name", lambda name: name or "default", replace=True)
 MONITOR = "val/err"
 
 

@@ -1,5 +1,6 @@
 """Every experiment config composes and trains end to end (fast_dev_run) on generated MNIST."""
 
+import io
 import math
 import os
 import subprocess
@@ -103,20 +104,21 @@ def test_checkpoints_load_with_weights_only_and_resume(fake_data):
     assert torch.load(last, weights_only=True)["global_step"] == 4
 
 
-def test_a_failing_job_does_not_stop_a_multirun(fake_data):
+def _multirun(fake_data, *overrides):
+    """``python train.py -m OVERRIDES`` on the generated MNIST, swept into ``multi/``."""
     env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
     cmd = [
-        sys.executable,
-        "train.py",
-        "-m",
-        "data.val_size=100,100000",
-        "trainer.fast_dev_run=true",
+        *(sys.executable, "train.py", "-m", *overrides),
         f"paths.cache_dir={fake_data / 'cache'}",
         f"hydra.sweep.dir={fake_data / 'multi'}",
     ]
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    runs = {p.name: p for p in (fake_data / "multi").iterdir() if p.is_dir()}
+
+
+def test_a_failing_job_does_not_stop_a_multirun(fake_data):
+    _multirun(fake_data, "data.val_size=100,100000", "trainer.fast_dev_run=true")
+    runs = {p.name: p for p in (fake_data / "multi" / "mnist_rts").iterdir() if p.is_dir()}
     assert set(runs) == {"data.val_size=100", "data.val_size=100000"}
     assert (runs["data.val_size=100000"] / "FAILED").exists()
     assert not (runs["data.val_size=100"] / "FAILED").exists()
@@ -145,3 +147,79 @@ def test_unknown_values_fail_before_any_work():
         from stn.nn.models.mnist import build_mnist_model
 
         build_mnist_model({"name": "mlp"}, {"transform": "none"}, (1, 28, 28), 10)
+
+
+SHORT = [
+    "experiment=mnist_rts",
+    "trainer.max_steps=3",
+    "trainer.max_epochs=-1",
+    "+trainer.limit_val_batches=1",
+    "test=false",
+]
+
+
+def _weights(out):
+    return torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+
+def test_same_seed_same_weights(fake_data):
+    runs = {}
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        cfg = _compose([*SHORT, "trainer.deterministic=true", f"seed={seed}"], fake_data)
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(fake_data / name)
+        train(cfg)
+        runs[name] = _weights(fake_data / name)
+    assert runs["a"].keys() == runs["c"].keys()
+    assert all(torch.equal(runs["a"][k], runs["b"][k]) for k in runs["a"])
+    assert not all(torch.equal(runs["a"][k], runs["c"][k]) for k in runs["a"])
+
+
+def test_tensorboard_shows_grids_outputs_theta_and_hparams(fake_data):
+    import numpy as np
+    from hydra.utils import instantiate
+    from PIL import Image
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    # lr 0 keeps the ST at its identity start, so the panel's content is known exactly.
+    cfg = _compose([*SHORT, "schedule.lr=0", "trainer.log_every_n_steps=1"], fake_data)
+    train(cfg)
+    events = EventAccumulator(
+        str(fake_data / "out" / "tensorboard"), size_guidance={"images": 0, "histograms": 0}
+    ).Reload()
+    tags = events.Tags()
+    assert {"train/loss", "val/err"} <= set(tags["scalars"])
+    assert "st0/theta" in tags["histograms"]
+    assert events.PluginTagToContent("hparams")
+
+    (panel,) = events.Images("st0/input_grid_output")[-1:]
+    panel = np.asarray(Image.open(io.BytesIO(panel.encoded_image_string)))
+    panel = torch.from_numpy(panel[..., :3].copy()).float().div(255)  # (H, W, 3)
+    data = instantiate(cfg.data)
+    data.setup()
+    inputs, _ = data.sets["val"][list(range(8))]  # the fixed preview: (8, 1, 42, 42)
+    s, pad = 42, 2
+    assert panel.shape == (2 * (s + pad) + pad, 8 * (s + pad) + pad, 3)
+    for i, image in enumerate(inputs[:, 0]):
+        x0 = pad + i * (s + pad)
+        drawn = panel[pad : pad + s, x0 : x0 + s]
+        output = panel[2 * pad + s : 2 * pad + 2 * s, x0 : x0 + s]
+        # Bottom row: the identity ST's output is its input.
+        assert torch.allclose(output, image[..., None].expand(-1, -1, 3), atol=1.5 / 255)
+        # Top row: the input, with the identity grid in red: 5 lines each way, border included.
+        red = (drawn[..., 0] > 0.99) & (drawn[..., 1:] < 0.01).all(-1)
+        for edge in (red[0], red[-1], red[:, 0], red[:, -1]):
+            assert edge.all()
+        assert red.all(0).sum() == 5 and red.all(1).sum() == 5
+        assert torch.allclose(drawn[~red], image[~red][:, None].expand(-1, 3), atol=1.5 / 255)
+
+
+def test_table1_sweep_runs_32_cells(fake_data):
+    _multirun(fake_data, "+sweep=table1", "trainer.fast_dev_run=true", "data.val_size=100")
+    runs = sorted(p.relative_to(fake_data / "multi") for p in (fake_data / "multi").glob("*/*"))
+    assert len(runs) == 32
+    assert Path("mnist_p/data.val_size=100,model=fcn,stn=tps") in runs
+    for run in runs:
+        path = fake_data / "multi" / run
+        assert not (path / "FAILED").exists(), run
+        assert list((path / "tensorboard").glob("events.*")), run

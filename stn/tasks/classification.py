@@ -15,6 +15,14 @@ from stn.nn.spatial_transformer import ParallelSpatialTransformer
 from stn.tasks.visualise import draw_grids
 
 SCHEDULERS = ("step", "cosine")
+OPTIMISERS = {
+    "sgd": lambda groups, cfg: torch.optim.SGD(
+        groups, lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"]
+    ),
+    "adam": lambda groups, cfg: torch.optim.Adam(
+        groups, lr=cfg["lr"], weight_decay=cfg["weight_decay"]
+    ),
+}
 
 
 class Classification(pl.LightningModule):
@@ -22,8 +30,9 @@ class Classification(pl.LightningModule):
 
     Args:
         model, stn: the ``model`` and ``stn`` configs (see ``build_mnist_model``).
-        schedule: ``lr``, ``momentum``, ``weight_decay``, ``loc_lr_factor`` (the localisation
-            nets' learning rate relative to the rest), ``scheduler`` (``step``: ×``gamma``
+        schedule: ``optimizer`` (``sgd`` with ``momentum``, or ``adam``), ``lr``,
+            ``weight_decay``, ``loc_lr_factor`` (the localisation nets' learning rate relative
+            to the rest), ``scheduler`` (``step``: ×``gamma``
             every ``step_size`` iterations, the paper's; ``cosine``: to 0 over the run).
         in_shape: ``(C, H, W)`` of the inputs; num_classes: classes.
         channels_last: run convolutions in the channels-last memory format.
@@ -41,10 +50,11 @@ class Classification(pl.LightningModule):
         channels_last: bool = False,
     ) -> None:
         super().__init__()
-        if schedule["scheduler"] not in SCHEDULERS:
-            raise ValueError(
-                f"unknown scheduler {schedule['scheduler']!r}; valid: {', '.join(SCHEDULERS)}"
-            )
+        for key, valid in (("optimizer", OPTIMISERS), ("scheduler", SCHEDULERS)):
+            if schedule[key] not in valid:
+                raise ValueError(
+                    f"unknown schedule.{key} {schedule[key]!r}; valid: {', '.join(valid)}"
+                )
         self.save_hyperparameters()
         self.net = build_mnist_model(model, stn, in_shape, num_classes)
         self.channels_last = channels_last
@@ -122,9 +132,7 @@ class Classification(pl.LightningModule):
         groups = [{"params": rest, "lr": cfg["lr"]}]
         if loc:
             groups.append({"params": loc, "lr": cfg["lr"] * cfg["loc_lr_factor"]})
-        optimiser = torch.optim.SGD(
-            groups, lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"]
-        )
+        optimiser = OPTIMISERS[cfg["optimizer"]](groups, cfg)
         if cfg["scheduler"] == "step":
             step_size, gamma = cfg["step_size"], cfg["gamma"]
             factor = lambda it: gamma ** (it // step_size)  # noqa: E731

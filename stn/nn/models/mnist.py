@@ -6,10 +6,15 @@ fully connected localisation net for ST-FCN and a convolutional one for ST-CNN (
 model's ``localisation`` config says), optionally followed by 2× average pooling (the paper's
 downsampling for RTS and TC). ``n = 2`` parallel STs (2×ST-FCN) each see every input channel;
 their outputs are concatenated along channels.
+
+The paper compares models of about equal parameter counts. Given a budget ``params``, the
+classifier's widths (hidden units or channels) are scaled by one common factor so that the
+whole network, localisation net included, has the budgeted number of parameters.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -24,7 +29,7 @@ from stn.nn.transforms import build_transform
 def fcn(in_shape: Sequence[int], num_classes: int, hidden: Sequence[int]) -> nn.Sequential:
     """``(B, C, H, W)`` → logits: flatten, ``FC → ReLU`` per hidden width, FC."""
     layers: list[nn.Module] = [nn.Flatten()]
-    width = int(torch.tensor(in_shape).prod())
+    width = math.prod(in_shape)
     for h in hidden:
         layers += [nn.Linear(width, h), nn.ReLU(inplace=True)]
         width = h
@@ -72,7 +77,9 @@ def build_mnist_model(
     """The network named by the ``model`` and ``stn`` configs.
 
     Args:
-        model: ``name`` (``fcn`` | ``cnn``), its widths, and its ``localisation`` net.
+        model: ``name`` (``fcn`` | ``cnn``), its widths (``hidden`` | ``channels`` and
+            ``kernel_sizes``), ``params`` (the parameter budget the widths are scaled to;
+            ``None`` keeps them as given), and its ``localisation`` net.
         stn: ``transform`` (``none`` | ``affine`` | ``projective`` | ``tps``), ``n``, ``pool``.
         in_shape: ``(C, H, W)`` of the input.
         num_classes: 10 (digits) or 19 (addition).
@@ -92,9 +99,43 @@ def build_mnist_model(
         pool = stn["pool"]
         shape = (in_shape[0] * stn["n"], in_shape[1] // pool, in_shape[2] // pool)
     if model["name"] == "fcn":
-        classifier = fcn(shape, num_classes, model["hidden"])
+        widths = model["hidden"]
+        classifier = lambda w: fcn(shape, num_classes, w)  # noqa: E731
     elif model["name"] == "cnn":
-        classifier = cnn(shape, num_classes, model["channels"], model["kernel_sizes"])
+        widths = model["channels"]
+        classifier = lambda w: cnn(shape, num_classes, w, model["kernel_sizes"])  # noqa: E731
     else:
         raise ValueError(f"unknown model {model['name']!r}; valid: fcn, cnn")
-    return TransformedClassifier(transformer, pool, classifier)
+    if model.get("params") is not None:
+        loc = _count(transformer) if transformer is not None else 0
+        widths = _fit_widths(classifier, widths, model["params"] - loc, model["params"])
+    return TransformedClassifier(transformer, pool, classifier(widths))
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _fit_widths(build, widths: Sequence[int], budget: int, total: int) -> list[int]:
+    """``widths`` scaled by the common factor whose ``build(widths)`` has the parameter
+    count nearest ``budget`` (found by bisection; counted on the meta device, for free)."""
+
+    def scaled(k: float) -> list[int]:
+        return [max(1, round(w * k)) for w in widths]
+
+    def count(k: float) -> int:
+        with torch.device("meta"):
+            return _count(build(scaled(k)))
+
+    low, high = 1e-3, 1e3
+    if budget < count(low):
+        raise ValueError(
+            f"model.params={total} leaves {budget} parameters for the classifier, fewer than "
+            f"its smallest width needs ({count(low)}): raise model.params (or set it to null "
+            f"to use the listed widths)"
+        )
+    for _ in range(60):  # count(k) is non-decreasing in k: keep count(low) <= budget
+        mid = (low * high) ** 0.5
+        low, high = (mid, high) if count(mid) <= budget else (low, mid)
+    best = min((low, high), key=lambda k: abs(count(k) - budget))
+    return scaled(best)
