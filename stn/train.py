@@ -5,18 +5,23 @@ python train.py [experiment=mnist_rts] [model=fcn|cnn] [stn=none|affine|projecti
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import shutil
 from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from stn.files import write_text_atomic
+from stn.runs import CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten
 from stn.tasks.classification import Classification
 
 log = logging.getLogger(__name__)
@@ -32,10 +37,30 @@ MONITOR = "val/err"
 
 
 def train(cfg: DictConfig) -> float:
-    """Train (and test) the configured model; returns the best ``val/err``."""
+    """Train (and test) the configured model; returns the best ``val/err``.
+
+    The run's folder records its resolved config (``config.yaml``) first and its final
+    metrics (``metrics.json``) last. With ``resume`` (the default), a run whose folder
+    holds ``metrics.json`` is finished and is skipped, and one with a last checkpoint
+    resumes from it, so re-running a sweep completes it. With ``train=false`` the
+    checkpoint ``ckpt_path`` is only tested (and ``test/err`` returned).
+    """
+    out = Path(cfg.paths.output_dir)
+    done, last = out / METRICS, out / LAST
+    if not cfg.train and not cfg.ckpt_path:
+        raise ValueError("train=false evaluates a checkpoint: pass ckpt_path=PATH/TO/best.ckpt")
+    if cfg.train and cfg.resume and not cfg.ckpt_path and done.exists():
+        log.info("finished already, skipping: %s (resume=false trains it again)", out)
+        return json.loads(done.read_text())[MONITOR]
+    if cfg.train and not cfg.resume:
+        shutil.rmtree(out / TENSORBOARD, ignore_errors=True)
+        shutil.rmtree(last.parent, ignore_errors=True)
+        done.unlink(missing_ok=True)
+    ckpt_path = cfg.ckpt_path or (str(last) if cfg.resume and last.exists() else None)
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = hydra.utils.instantiate(cfg.data)
     container = OmegaConf.to_container(cfg, resolve=True)
+    write_text_atomic(out / CONFIG, OmegaConf.to_yaml(container))
     task = Classification(
         model=container["model"],
         stn=container["stn"],
@@ -44,38 +69,57 @@ def train(cfg: DictConfig) -> float:
         num_classes=datamodule.num_classes,
         channels_last=cfg.channels_last,
     )
-    out = Path(cfg.paths.output_dir)
+    if ckpt_path:
+        check_checkpoint(ckpt_path, task.hparams)
+        log.info("%s %s", "resuming from" if cfg.train else "evaluating", ckpt_path)
     logger = TensorBoardLogger(
-        save_dir=str(out), name="tensorboard", version="", default_hp_metric=False
+        save_dir=str(out), name=TENSORBOARD, version="", default_hp_metric=False
     )
     checkpoint = ModelCheckpoint(
-        dirpath=out / "checkpoints", monitor=MONITOR, mode="min", save_last=True, filename="best"
+        dirpath=last.parent, monitor=MONITOR, mode="min", save_last=True, filename="best"
     )
     trainer = pl.Trainer(
         **cfg.trainer, logger=logger, callbacks=[checkpoint, LearningRateMonitor()]
     )
     log.info("parameters: %d", sum(p.numel() for p in task.parameters()))
-    trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
-    metrics = {
-        MONITOR: float(
-            checkpoint.best_model_score or trainer.callback_metrics.get(MONITOR, math.nan)
-        )
-    }
-    if cfg.test:
-        best = None if cfg.trainer.fast_dev_run else "best"
-        metrics.update(trainer.test(task, datamodule=datamodule, ckpt_path=best)[0])
-    logger.log_hyperparams(_flatten(container), {k: float(v) for k, v in metrics.items()})
-    return metrics[MONITOR]
+    metrics, tested = {}, ckpt_path
+    if cfg.train:
+        trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
+        best = checkpoint.best_model_score or trainer.callback_metrics.get(MONITOR, math.nan)
+        metrics[MONITOR] = best
+        tested = None if cfg.trainer.fast_dev_run else "best"
+    if cfg.test or not cfg.train:
+        metrics.update(trainer.test(task, datamodule=datamodule, ckpt_path=tested)[0])
+    metrics = {k: float(v) for k, v in metrics.items()}
+    hparams = {k: str(v) if isinstance(v, list) else v for k, v in flatten(container).items()}
+    logger.log_hyperparams(hparams, metrics)
+    logger.finalize("success")  # close the event file that testing and hparams reopened
+    write_text_atomic(done, json.dumps(metrics, indent=2))
+    return metrics[MONITOR if cfg.train else "test/err"]
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = str(value) if isinstance(value, list) else value
-    return flat
+ARCHITECTURE = ("model", "stn", "in_shape", "num_classes")  # what a checkpoint must share
+
+
+def check_checkpoint(path: str, hparams: dict) -> None:
+    """Refuse, before any work, a checkpoint that is unreadable or of another model."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        theirs = state["hyper_parameters"]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no checkpoint at {path}: check ckpt_path") from None
+    except Exception as err:
+        raise ValueError(
+            f"{path} is not a readable checkpoint of this suite ({type(err).__name__}: {err}); "
+            f"it may be truncated or from another program: pass another ckpt_path"
+        ) from err
+    for key in ARCHITECTURE:
+        if theirs.get(key) != hparams[key]:
+            raise ValueError(
+                f"checkpoint {path} was trained with {key}={theirs.get(key)!r}, but this run "
+                f"has {key}={hparams[key]!r}: give the experiment, model and stn it was "
+                f"trained with (see config.yaml beside its checkpoints folder)"
+            )
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")
@@ -87,7 +131,7 @@ def main(cfg: DictConfig) -> float:
             raise
         # One failing job of a sweep must not stop the others: record it and go on.
         log.exception("job failed: %s", HydraConfig.get().job.override_dirname)
-        (Path(cfg.paths.output_dir) / "FAILED").touch()
+        (Path(cfg.paths.output_dir) / FAILED).touch()
         return math.nan
 
 

@@ -223,3 +223,21 @@ def test_table1_sweep_runs_32_cells(fake_data):
         path = fake_data / "multi" / run
         assert not (path / "FAILED").exists(), run
         assert list((path / "tensorboard").glob("events.*")), run
+
+
+def test_help_lists_experiments_and_typos_fail_at_once(tmp_path):
+    def cli(*args):
+        env = {**os.environ, "STN_DATA_DIR": str(tmp_path / "nowhere")}
+        cmd = [sys.executable, "train.py", *args, f"paths.cache_dir={tmp_path}"]
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    shown = cli("--help")
+    assert shown.returncode == 0
+    assert all(name in shown.stdout for name in EXPERIMENTS)
+    assert "python -m stn.report" in shown.stdout
+    typo = cli("experiment=mnist_rst")
+    assert typo.returncode != 0
+    assert "Available options in 'experiment'" in typo.stderr and "mnist_rts" in typo.stderr
+    key = cli("schedul.lr=0.1")
+    assert key.returncode != 0 and "Key 'schedul' is not in struct" in key.stderr
+    assert not (tmp_path / "nowhere").exists() and not list(tmp_path.glob("*.h5"))

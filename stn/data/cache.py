@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from stn.files import write_atomic
+
 log = logging.getLogger(__name__)
 
 
@@ -37,14 +39,12 @@ def cached(
         except OSError as err:
             log.warning("cache %s is unreadable (%s): rebuilding", path, err)
     arrays = build()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+
+    def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
             for name, array in arrays.items():
                 f.create_dataset(name, data=np.asarray(array.numpy()))
             f.attrs["recipe"] = key
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    write_atomic(path, write)
     return arrays

@@ -173,17 +173,23 @@ class DistortedMNIST(pl.LightningDataModule):
         arrays = cached(path, recipe, build)
         return Batches(arrays["images"], arrays["labels"])
 
-    def _loader(self, data: Batches, shuffle: bool) -> DataLoader:
-        sampler = RandomSampler(data) if shuffle else SequentialSampler(data)
+    def _loader(self, data: Batches, epoch: int | None = None) -> DataLoader:
+        """Batches of ``data``: in order, or shuffled by ``seed`` and ``epoch`` (so that a
+        run resumed from a checkpoint sees the batches an uninterrupted run would)."""
+        if epoch is None:
+            sampler = SequentialSampler(data)
+        else:
+            gen = torch.Generator().manual_seed((self.seed + 1) * 1_000_003 + epoch)
+            sampler = RandomSampler(data, generator=gen)
         return DataLoader(
             data, batch_size=None, sampler=BatchSampler(sampler, self.batch_size, drop_last=False)
         )
 
     def train_dataloader(self) -> DataLoader:
-        if self.train_distortions == "fixed":
-            return self._loader(self.sets["train"], shuffle=True)
-        # Fresh distortions each epoch (the trainer reloads this loader every epoch).
+        # The trainer reloads this loader every epoch: fresh shuffles (and distortions).
         epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        if self.train_distortions == "fixed":
+            return self._loader(self.sets["train"], epoch)
         digits, labels = self.splits["train"]
         arrays = distort(
             digits,
@@ -193,13 +199,13 @@ class DistortedMNIST(pl.LightningDataModule):
             self.digits_per_sample,
             (self.seed + 1) * 100_003 + epoch,
         )
-        return self._loader(Batches(arrays["images"], arrays["labels"]), shuffle=True)
+        return self._loader(Batches(arrays["images"], arrays["labels"]), epoch)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.sets["val"], shuffle=False)
+        return self._loader(self.sets["val"])
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.sets["test"], shuffle=False)
+        return self._loader(self.sets["test"])
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

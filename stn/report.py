@@ -1,0 +1,198 @@
+"""The paper's tables from our runs: ``python -m stn.report PATH`` (or ``stn-report PATH``).
+
+Finds every run under PATH (a folder holding the ``config.yaml`` that ``stn.train`` records),
+reads its TensorBoard events with tensorboard's own reader, places it in the cell of each
+paper table whose row and column match its config, and prints ours (mean ± std over seeds)
+beside the paper's with the difference. Runs still going and failed runs are counted in
+their cells and listed, never dropped; runs that fit no table are listed too. Writes
+``report.md`` and ``report.csv`` to PATH (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import OmegaConf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from stn.files import write_text_atomic
+from stn.paper import TABLES, Table
+from stn.runs import CONFIG, FAILED, TENSORBOARD, flatten
+
+DONE, UNFINISHED, CRASHED = "done", "unfinished", "failed"
+
+
+@dataclass
+class Run:
+    """One training run: its folder, flattened config, status and last scalar values."""
+
+    path: Path
+    config: dict
+    status: str
+    scalars: dict[str, float] = field(default_factory=dict)
+
+    def matches(self, selector: dict) -> bool:
+        return all(self.config.get(key) == value for key, value in selector.items())
+
+
+def read_run(path: Path, metric: str = "test/err") -> Run:
+    """The run recorded in folder ``path`` (which holds ``config.yaml``)."""
+    config = flatten(OmegaConf.to_container(OmegaConf.load(path / CONFIG)))
+    scalars = {}
+    events = path / TENSORBOARD
+    if events.is_dir():
+        acc = EventAccumulator(str(events), size_guidance={"scalars": 0}).Reload()
+        for tag in acc.Tags()["scalars"]:
+            values = [float(e.value) for e in acc.Scalars(tag)]
+            # The last value; for the validation error the best (the tested checkpoint's).
+            scalars[tag] = min(values) if tag == "val/err" else values[-1]
+    if (path / FAILED).exists():
+        status = CRASHED
+    elif metric in scalars:
+        status = DONE
+    else:
+        status = UNFINISHED
+    return Run(path, config, status, scalars)
+
+
+def find_runs(root: Path) -> list[Run]:
+    """Every run under ``root`` (``root`` itself included), in path order."""
+    configs = sorted(p for p in root.rglob(CONFIG) if p.parent.name != ".hydra")
+    return [read_run(p.parent) for p in configs]
+
+
+@dataclass
+class Cell:
+    values: list[float] = field(default_factory=list)
+    unfinished: int = 0
+    failed: int = 0
+
+    def mean_std(self) -> tuple[float | None, float | None]:
+        if not self.values:
+            return None, None
+        std = statistics.stdev(self.values) if len(self.values) > 1 else 0.0
+        return statistics.fmean(self.values), std
+
+
+def fill(table: Table, runs: list[Run]) -> tuple[dict[tuple[str, str], Cell], set[Path]]:
+    """The table's cells from ``runs``, and the folders of the runs it placed."""
+    cells = {(r, c): Cell() for r, _ in table.rows for c, _ in table.columns}
+    placed = set()
+    for run in runs:
+        for (row, row_sel), (col, col_sel) in ((r, c) for r in table.rows for c in table.columns):
+            if run.matches(row_sel) and run.matches(col_sel):
+                cell = cells[row, col]
+                if run.status == DONE:
+                    cell.values.append(run.scalars[table.metric])
+                elif run.status == CRASHED:
+                    cell.failed += 1
+                else:
+                    cell.unfinished += 1
+                placed.add(run.path)
+    return cells, placed
+
+
+def _cell_text(cell: Cell, paper: float | None) -> str:
+    mean, std = cell.mean_std()
+    parts = []
+    if mean is not None:
+        ours = f"{mean:.2f}" + (f" ± {std:.2f}" if len(cell.values) > 1 else "")
+        ours += f" (n={len(cell.values)})" if len(cell.values) > 1 else ""
+        parts.append(ours)
+        if paper is not None:
+            parts.append(f"[{paper:g}, {mean - paper:+.2f}]")
+    else:
+        parts.append("—" + (f" [{paper:g}]" if paper is not None else ""))
+    if cell.unfinished:
+        parts.append(f"{cell.unfinished} unfinished")
+    if cell.failed:
+        parts.append(f"{cell.failed} failed")
+    return " ".join(parts)
+
+
+def markdown(table: Table, cells: dict[tuple[str, str], Cell]) -> str:
+    """The table in Markdown: each cell ``ours ± std (n) [paper, ours − paper]``."""
+    header = ["model", *(c for c, _ in table.columns)]
+    lines = [f"### {table.title}", "", "| " + " | ".join(header) + " |"]
+    lines.append("|" + "---|" * len(header))
+    for row, _ in table.rows:
+        texts = [_cell_text(cells[row, c], table.paper.get((row, c))) for c, _ in table.columns]
+        lines.append(f"| {row} | " + " | ".join(texts) + " |")
+    return "\n".join(lines)
+
+
+CSV_FIELDS = ["table", "row", "column", "n", "mean", "std", "paper", "diff", "unfinished", "failed"]
+
+
+def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> list[dict]:
+    rows = []
+    for (row, col), cell in cells.items():
+        mean, std = cell.mean_std()
+        paper = table.paper.get((row, col))
+        diff = mean - paper if mean is not None and paper is not None else None
+        values = [name, row, col, len(cell.values), mean, std, paper, diff]
+        rows.append(dict(zip(CSV_FIELDS, [*values, cell.unfinished, cell.failed], strict=True)))
+    return rows
+
+
+def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]:
+    """Markdown and CSV rows of the tables ``names`` (default: those with any run)."""
+    runs = find_runs(root)
+    sections, rows, placed = [], [], set()
+    for name, table in TABLES.items():
+        if names and name not in names:
+            continue
+        cells, found = fill(table, runs)
+        placed |= found
+        if found or names:
+            sections.append(markdown(table, cells))
+            rows += csv_rows(name, table, cells)
+    loose = [run for run in runs if run.path not in placed]
+    if loose:
+        lines = ["### Runs outside these tables", ""]
+        for run in loose:
+            err = run.scalars.get("test/err", run.scalars.get("val/err"))
+            value = f", {'test' if run.status == DONE else 'val'}/err {err:.2f}" if err else ""
+            lines.append(f"- `{run.path.relative_to(root)}`: {run.status}{value}")
+        sections.append("\n".join(lines))
+    unfinished = [r for r in runs if r.status != DONE]
+    if unfinished:
+        lines = ["### Unfinished and failed runs", ""]
+        lines += [f"- `{r.path.relative_to(root)}`: {r.status}" for r in unfinished]
+        sections.append("\n".join(lines))
+    head = f"{len(runs)} runs under `{root}`; cells: ours [paper, ours − paper], error in %."
+    return "\n\n".join([head, *sections]) + "\n", rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="stn-report", description="The paper's tables from the runs under PATH."
+    )
+    parser.add_argument("path", type=Path, help="a run or multirun folder (e.g. multirun/)")
+    parser.add_argument("--tables", help=f"comma-separated, of: {', '.join(TABLES)}")
+    parser.add_argument("--out", type=Path, help="where report.md and report.csv go (PATH)")
+    args = parser.parse_args(argv)
+    if not args.path.is_dir():
+        parser.error(f"{args.path} is not a folder")
+    names = args.tables.split(",") if args.tables else None
+    unknown = set(names or ()) - set(TABLES)
+    if unknown:
+        parser.error(f"unknown table(s) {', '.join(sorted(unknown))}; valid: {', '.join(TABLES)}")
+    text, rows = report(args.path, names)
+    print(text)
+    out = args.out or args.path
+    write_text_atomic(out / "report.md", text)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(out / "report.csv", buffer.getvalue())
+
+
+if __name__ == "__main__":
+    main()

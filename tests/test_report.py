@@ -1,0 +1,52 @@
+"""Tables from real short runs: stn.report reads their configs and TensorBoard events."""
+
+import json
+import statistics
+
+from test_train import _compose, fake_data  # noqa: F401  (a fixture)
+
+from stn.report import main, report
+from stn.train import train
+
+SHORT = ["trainer.max_steps=2", "trainer.max_epochs=-1", "+trainer.limit_val_batches=1"]
+
+
+def _run(root, name, *overrides):
+    cfg = _compose([*SHORT, *overrides], root)
+    cfg.paths.output_dir = str(root / "runs" / name)
+    try:
+        train(cfg)
+    except ValueError:  # a run that fails, marked as the multirun launcher marks it
+        (root / "runs" / name / "FAILED").touch()
+    return root / "runs" / name
+
+
+def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):  # noqa: F811
+    seeds = [_run(fake_data, f"st_cnn_{s}", "experiment=mnist_rts", f"seed={s}") for s in (0, 1)]
+    _run(fake_data, "fcn", "experiment=mnist_rts", "model=fcn", "stn=none", "test=false")
+    _run(fake_data, "cnn", "experiment=mnist_rts", "stn=none", "schedule.lr=nan")
+    _run(fake_data, "two", "experiment=mnist_rts", "stn.n=2")
+
+    text, rows = report(fake_data / "runs")
+    errors = [json.loads((p / "metrics.json").read_text())["test/err"] for p in seeds]
+    cell = next(r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS"))
+    assert cell["n"] == 2 and cell["paper"] == 0.5
+    assert abs(cell["mean"] - statistics.fmean(errors)) < 1e-6
+    assert abs(cell["std"] - statistics.stdev(errors)) < 1e-6
+    assert abs(cell["diff"] - (cell["mean"] - 0.5)) < 1e-9
+    fcn = next(r for r in rows if (r["row"], r["column"]) == ("FCN", "RTS"))
+    cnn = next(r for r in rows if (r["row"], r["column"]) == ("CNN", "RTS"))
+    assert (fcn["n"], fcn["unfinished"], fcn["failed"]) == (0, 1, 0)
+    assert (cnn["n"], cnn["unfinished"], cnn["failed"]) == (0, 0, 1)
+    assert "| CNN | — [0.8] 1 failed |" not in text  # a table row has all four columns
+    assert "1 unfinished" in text and "1 failed" in text
+    assert "`two`: done" in text  # outside every table, listed
+    assert "5 runs" in text
+    assert not any(r["table"] == "table4" for r in rows)  # no addition runs: no Table 4
+
+    main([str(fake_data / "runs"), "--tables", "table1,tc"])
+    md = (fake_data / "runs" / "report.md").read_text()
+    assert "Table 1" in md and "cluttered" in md
+    csv = (fake_data / "runs" / "report.csv").read_text().splitlines()
+    assert csv[0].startswith("table,row,column,n,mean,std,paper,diff")
+    assert len(csv) == 1 + 8 * 4 + 4
