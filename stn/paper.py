@@ -90,4 +90,33 @@ TABLE4 = Table(
     _paper(_T4_ROWS, _T4_COLUMNS, [[47.7], [14.7], [22.6], [18.5], [19.1], [9.0], [5.9], [5.8]]),
 )
 
-TABLES = {"table1": TABLE1, "tc": TC, "table4": TABLE4}
+# SVHN and CUB runs are matched by experiment (task_name) and input size (data.size).
+_T2_ROWS = tuple(
+    (label, {"task_name": f"svhn_{name}"})
+    for label, name in (("CNN", "cnn"), ("ST-CNN Single", "single"), ("ST-CNN Multi", "multi"))
+)
+_T2_COLUMNS = (("64px", {"data.size": 64}), ("128px", {"data.size": 128}))
+TABLE2 = Table(
+    "Table 2: SVHN multi-digit, sequence error (%)",
+    "test/seq_err",
+    _T2_ROWS,
+    _T2_COLUMNS,
+    _paper(_T2_ROWS, _T2_COLUMNS, [[4.0, 5.6], [3.7, 3.9], [3.6, 3.9]]),
+)
+
+_T3_ROWS = (
+    ("CNN (224px)", {"task_name": "cub_cnn", "data.size": 224}),
+    ("2×ST-CNN 224px", {"task_name": "cub_2x", "data.size": 224}),
+    ("2×ST-CNN 448px", {"task_name": "cub_2x", "data.size": 448}),
+    ("4×ST-CNN 448px", {"task_name": "cub_4x", "data.size": 448}),
+)
+_T3_COLUMNS = (("accuracy", {}),)
+TABLE3 = Table(
+    "Table 3: CUB-200-2011, test accuracy (%)",
+    "test/acc",
+    _T3_ROWS,
+    _T3_COLUMNS,
+    _paper(_T3_ROWS, _T3_COLUMNS, [[82.3], [83.1], [83.9], [84.1]]),
+)
+
+TABLES = {"table1": TABLE1, "tc": TC, "table2": TABLE2, "table3": TABLE3, "table4": TABLE4}

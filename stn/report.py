@@ -22,7 +22,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from stn.files import write_text_atomic
 from stn.paper import TABLES, Table
-from stn.runs import CONFIG, FAILED, TENSORBOARD, flatten
+from stn.runs import CONFIG, FAILED, METRICS, TENSORBOARD, flatten
 
 DONE, UNFINISHED, CRASHED = "done", "unfinished", "failed"
 
@@ -40,7 +40,7 @@ class Run:
         return all(self.config.get(key) == value for key, value in selector.items())
 
 
-def read_run(path: Path, metric: str = "test/err") -> Run:
+def read_run(path: Path) -> Run:
     """The run recorded in folder ``path`` (which holds ``config.yaml``)."""
     config = flatten(OmegaConf.to_container(OmegaConf.load(path / CONFIG)))
     scalars = {}
@@ -53,7 +53,7 @@ def read_run(path: Path, metric: str = "test/err") -> Run:
             scalars[tag] = min(values) if tag == "val/err" else values[-1]
     if (path / FAILED).exists():
         status = CRASHED
-    elif metric in scalars:
+    elif (path / METRICS).exists():
         status = DONE
     else:
         status = UNFINISHED
@@ -87,11 +87,11 @@ def fill(table: Table, runs: list[Run]) -> tuple[dict[tuple[str, str], Cell], se
         for (row, row_sel), (col, col_sel) in ((r, c) for r in table.rows for c in table.columns):
             if run.matches(row_sel) and run.matches(col_sel):
                 cell = cells[row, col]
-                if run.status == DONE:
+                if run.status == DONE and table.metric in run.scalars:
                     cell.values.append(run.scalars[table.metric])
                 elif run.status == CRASHED:
                     cell.failed += 1
-                else:
+                else:  # still going, or finished without testing (test=false)
                     cell.unfinished += 1
                 placed.add(run.path)
     return cells, placed
@@ -165,7 +165,7 @@ def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]
         lines = ["### Unfinished and failed runs", ""]
         lines += [f"- `{r.path.relative_to(root)}`: {r.status}" for r in unfinished]
         sections.append("\n".join(lines))
-    head = f"{len(runs)} runs under `{root}`; cells: ours [paper, ours − paper], error in %."
+    head = f"{len(runs)} runs under `{root}`; cells: ours ± std (n seeds) [paper, ours − paper]."
     return "\n\n".join([head, *sections]) + "\n", rows
 
 

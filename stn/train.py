@@ -75,11 +75,16 @@ def train(cfg: DictConfig) -> float:
     logger = TensorBoardLogger(
         save_dir=str(out), name=TENSORBOARD, version="", default_hp_metric=False
     )
+    # best.ckpt by val/err; last.ckpt every epoch (Lightning's save_last only saves when
+    # the best one does). Fixed names, so that a resumed run overwrites them.
     checkpoint = ModelCheckpoint(
-        dirpath=last.parent, monitor=MONITOR, mode="min", save_last=True, filename="best"
+        last.parent, "best", monitor=MONITOR, mode="min", enable_version_counter=False
     )
+    every_epoch = ModelCheckpoint(last.parent, last.stem, enable_version_counter=False)
     trainer = pl.Trainer(
-        **cfg.trainer, logger=logger, callbacks=[checkpoint, LearningRateMonitor()]
+        **cfg.trainer,
+        logger=logger,
+        callbacks=[checkpoint, every_epoch, LearningRateMonitor()],
     )
     log.info("parameters: %d", sum(p.numel() for p in task.parameters()))
     metrics, tested = {}, ckpt_path
@@ -132,7 +137,7 @@ def main(cfg: DictConfig) -> float:
         # One failing job of a sweep must not stop the others: record it and go on.
         log.exception("job failed: %s", HydraConfig.get().job.override_dirname)
         (Path(cfg.paths.output_dir) / FAILED).touch()
-        return math.nan
+        return math.inf  # the worst value, for sweepers that minimise (Optuna rejects NaN)
 
 
 if __name__ == "__main__":

@@ -100,3 +100,14 @@ def test_train_false_evaluates_a_checkpoint_and_refuses_wrong_ones(fake_data):  
         evaluate(f"ckpt_path={corrupt}")
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         evaluate(f"ckpt_path={fake_data / 'missing.ckpt'}")
+
+
+def test_last_checkpoint_is_saved_every_epoch_even_without_improvement(fake_data):  # noqa: F811
+    # lr 0: val/err never improves after epoch 0, so best.ckpt stays there; last.ckpt must not.
+    cfg = _compose(["schedule.lr=0", "schedule.max_epochs=3", "test=false"], fake_data)
+    train(cfg)
+    load = lambda name: torch.load(  # noqa: E731
+        fake_data / "out" / "checkpoints" / f"{name}.ckpt", weights_only=True
+    )
+    assert (load("best")["epoch"], load("last")["epoch"]) == (0, 2)
+    assert load("last")["global_step"] == 3 * 2  # 300 training digits: 2 batches per epoch

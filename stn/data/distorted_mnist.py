@@ -11,28 +11,15 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
+from stn.data.batches import Batches, EpochBatches
 from stn.data.cache import cached
 from stn.data.distortions import DIGIT, DISTORTIONS, check_distortion
 from stn.data.mnist import data_dir, digits_checksum, load_mnist
 
 log = logging.getLogger(__name__)
 CHUNK = 4096  # digits distorted at a time: bounds the float32 working memory
-
-
-class Batches(Dataset):
-    """uint8 images ``(N, C, S, S)`` and labels ``(N,)``, indexed a whole batch at a time."""
-
-    def __init__(self, images: Tensor, labels: Tensor) -> None:
-        self.images, self.labels = images, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
-        index = torch.as_tensor(indices)
-        return self.images[index].float().div_(255), self.labels[index]
 
 
 def distort(
@@ -174,16 +161,15 @@ class DistortedMNIST(pl.LightningDataModule):
         return Batches(arrays["images"], arrays["labels"])
 
     def _loader(self, data: Batches, epoch: int | None = None) -> DataLoader:
-        """Batches of ``data``: in order, or shuffled by ``seed`` and ``epoch`` (so that a
-        run resumed from a checkpoint sees the batches an uninterrupted run would)."""
+        """Batches of ``data``: in order (evaluation: every process sees the whole set), or
+        for training this epoch's shuffled batches, this process's share of them."""
         if epoch is None:
-            sampler = SequentialSampler(data)
+            sampler = BatchSampler(SequentialSampler(data), self.batch_size, drop_last=False)
         else:
-            gen = torch.Generator().manual_seed((self.seed + 1) * 1_000_003 + epoch)
-            sampler = RandomSampler(data, generator=gen)
-        return DataLoader(
-            data, batch_size=None, sampler=BatchSampler(sampler, self.batch_size, drop_last=False)
-        )
+            trainer = self.trainer
+            rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+            sampler = EpochBatches(len(data), self.batch_size, self.seed, epoch, rank, world)
+        return DataLoader(data, batch_size=None, sampler=sampler)
 
     def train_dataloader(self) -> DataLoader:
         # The trainer reloads this loader every epoch: fresh shuffles (and distortions).

@@ -72,8 +72,9 @@ class Classification(pl.LightningModule):
         logits = self(x)
         loss = F.cross_entropy(logits, y)
         err = (logits.argmax(1) != y).float().mean() * 100
-        self.log(f"{stage}/loss", loss, batch_size=len(y))
-        self.log(f"{stage}/err", err, prog_bar=True, batch_size=len(y))
+        # sync_dist: under DDP, the mean over every process's share of the set.
+        self.log(f"{stage}/loss", loss, batch_size=len(y), sync_dist=True)
+        self.log(f"{stage}/err", err, prog_bar=True, batch_size=len(y), sync_dist=True)
         return loss
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:

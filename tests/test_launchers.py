@@ -1,0 +1,69 @@
+"""Beyond one process: DDP on 2 CPU processes, joblib's parallel jobs, SLURM and Optuna configs."""
+
+import json
+import math
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+from test_train import _compose, _multirun, fake_data  # noqa: F401  (a fixture)
+
+
+def test_ddp_trains_on_two_cpu_processes(fake_data):  # noqa: F811
+    # 300 training digits = 2 batches of 256 per epoch: each of the 2 processes takes one.
+    _multirun(
+        fake_data,
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.precision=32-true",
+        "schedule.max_epochs=3",
+        "data.val_size=100",
+        "+trainer.enable_progress_bar=false",
+    )
+    (run,) = (fake_data / "multi" / "mnist_rts").iterdir()
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["global_step"] == 3  # one step per epoch: the batches were shared
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert 0 <= metrics["test/err"] <= 100 and not math.isnan(metrics["val/err"])
+
+
+def test_joblib_runs_jobs_in_parallel_processes(fake_data):  # noqa: F811
+    _multirun(
+        fake_data,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "seed=1,2",
+        "trainer.fast_dev_run=true",
+        "data.val_size=100",
+    )
+    runs = sorted(p.name for p in (fake_data / "multi" / "mnist_rts").iterdir())
+    assert runs == ["data.val_size=100,seed=1", "data.val_size=100,seed=2"]
+    for run in runs:
+        assert (fake_data / "multi" / "mnist_rts" / run / "metrics.json").exists()
+
+
+def test_optuna_sweep_minimises_the_validation_error(fake_data):  # noqa: F811
+    _multirun(
+        fake_data,
+        "+sweep=optuna",
+        "hydra.sweeper.n_trials=3",
+        "schedule.max_epochs=1",
+        "+trainer.limit_train_batches=1",
+        "+trainer.limit_val_batches=1",
+        "data.val_size=100",
+    )
+    best = OmegaConf.load(fake_data / "multi" / "optimization_results.yaml")
+    assert set(best.best_params) == {"schedule.lr", "schedule.loc_lr_factor", "schedule.batch_size"}
+    runs = list((fake_data / "multi" / "mnist_rts").iterdir())
+    assert len(runs) == 3
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in runs]
+    assert best.best_value == min(m["val/err"] for m in metrics)
+    assert all(set(m) == {"val/err"} for m in metrics)  # the test set is never touched
+
+
+def test_slurm_launcher_config_composes():
+    cfg = _compose(["hydra/launcher=slurm", "trainer=gpu"])
+    launcher = HydraConfig.get().launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert launcher.gpus_per_node == 1 and launcher.timeout_min > 0
+    assert cfg.trainer.accelerator == "gpu"
