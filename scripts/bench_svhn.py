@@ -1,0 +1,90 @@
+"""SVHN digitStruct.mat parsing: ours against the widely copied one-object-at-a-time parser.
+
+    python scripts/bench_svhn.py [--records 33402] [--file /tmp/digitStruct_33402.mat]
+
+Writes (once) a generated ``digitStruct.mat`` of ``--records`` records in the MATLAB v7.3
+layout (1–5 digits per image, as in SVHN's train split), then times, side by side on its
+first 2,000 records, our reader (1 process) and the high-level h5py parser most SVHN
+loaders copy, and finally our reader on the whole file with its default processes
+(goal: 33,402 records in at most 10 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from stn.benchmark import compare, markdown_table
+from stn.data.digit_struct import FIELDS, read_digit_struct, write_digit_struct
+
+
+def generate(path: Path, records: int) -> None:
+    rng = np.random.default_rng(0)
+    digits = rng.choice([1, 2, 3, 4, 5], size=records, p=[0.2, 0.5, 0.2, 0.08, 0.02])
+    labels = [rng.integers(1, 11, n) for n in digits]
+    boxes = [np.column_stack([label, *rng.integers(0, 300, (4, len(label)))]) for label in labels]
+    write_digit_struct(path, [(f"{i + 1}.png", b) for i, b in enumerate(boxes)])
+
+
+def high_level(path: Path, stop: int) -> list:
+    """The usual parser: every object through h5py's high-level API."""
+    out = []
+    with h5py.File(path, "r") as f:
+        names, bboxes = f["digitStruct/name"], f["digitStruct/bbox"]
+        for i in range(stop):
+            name = "".join(chr(c) for c in f[names[i, 0]][()].ravel())
+            group = f[bboxes[i, 0]]
+            fields = {}
+            for key in FIELDS:
+                field = group[key]
+                if len(field) == 1:
+                    fields[key] = [field[()].item()]
+                else:
+                    fields[key] = [f[ref][()].item() for ref in field[()].ravel()]
+            out.append((name, fields))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=33_402)
+    parser.add_argument("--file", type=Path, help="where the generated file is kept")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    path = args.file or Path(f"/tmp/digitStruct_{args.records}.mat")
+    if not path.exists():
+        start = time.perf_counter()
+        generate(path, args.records)
+        print(f"generated {path} in {time.perf_counter() - start:.0f} s")
+    subset = min(2000, args.records)
+    partial = path.with_name(f"{path.stem}_first{subset}.mat")
+    if not partial.exists():
+        full = read_digit_struct(path)
+        write_digit_struct(partial, [full.record(i) for i in range(subset)])
+    times = compare(
+        {
+            "ours (1 process)": lambda: read_digit_struct(partial, workers=1),
+            "high-level h5py, per object": lambda: high_level(partial, subset),
+        },
+        repeats=args.repeats,
+        warmup=1,
+    )
+    rows = [
+        [name, f"{t:.2f}", f"{subset / t:.0f}", f"{times['high-level h5py, per object'] / t:.1f}"]
+        for name, t in times.items()
+    ]
+    print(markdown_table([f"first {subset} records", "s", "records/s", "× high-level"], rows))
+    start = time.perf_counter()
+    records = len(read_digit_struct(path))
+    seconds = time.perf_counter() - start
+    workers = min(os.cpu_count() or 1, 4)
+    print(f"\nours, all {records} records, {workers} processes: {seconds:.2f} s (goal ≤ 10 s)")
+
+
+if __name__ == "__main__":
+    main()
