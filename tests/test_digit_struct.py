@@ -33,18 +33,25 @@ def test_real_sample_known_records(sample):
     assert train.start[-1] == len(train.boxes) and (np.diff(train.start) >= 1).all()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_generated_file_reads_back_exactly(tmp_path, workers):
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """4,001 records (enough for two processes to share), 1–6 digits each, and their file."""
     rng = np.random.default_rng(0)
     records = []
-    for i in range(4001):  # enough records for two workers to share them
+    for i in range(4001):
         n = int(rng.integers(1, 7))  # one-digit records store inline floats, others references
         boxes = np.column_stack(
             [rng.integers(1, 11, n), *(rng.uniform(0, 500, n).round(1) for _ in range(4))]
         )
         records.append((f"{i + 1}.png", boxes))
-    path = tmp_path / "digitStruct.mat"
+    path = tmp_path_factory.mktemp("svhn") / "digitStruct.mat"
     write_digit_struct(path, records)
+    return path, records
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_generated_file_reads_back_exactly(generated, workers):
+    path, records = generated
     read = read_digit_struct(path, workers=workers)
     assert len(read) == len(records)
     for i in (0, 1, 2, 1999, 2000, 2001, 4000):
