@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 from test_digit_struct import SAMPLE, sample  # noqa: F401  (a fixture)
-from torchvision.io import read_image
 
 from stn.data.digit_struct import read_digit_struct
+from stn.data.svhn import read_rgb
 from stn.data.svhn_crops import crop, crop_box, encode_labels
 
 
@@ -53,7 +53,7 @@ def test_crop_resizes_the_box():
 def test_real_sample_crop(sample):  # noqa: F811
     records = read_digit_struct(sample / "train" / "digitStruct.mat")
     name, boxes = records.record(0)  # "19": left [246, 323], top [77, 81]
-    image = read_image(str(sample / "train" / name))
+    image = read_rgb(sample / "train" / name)
     _, h, w = image.shape
     x0, y0, x1, y1 = crop_box(boxes, h, w)
     assert x0 < 246 and x1 > 323 + boxes[1, 3] and y0 < 77 and y1 > 81 + boxes[1, 4]
