@@ -28,7 +28,8 @@ class Localisation(nn.Sequential):
         self.out_features = shape[0]
 
 
-def _hidden_layers(in_features: int, hidden: Sequence[int]) -> list[nn.Module]:
+def hidden_layers(in_features: int, hidden: Sequence[int]) -> list[nn.Module]:
+    """``Linear → ReLU`` per width of ``hidden``, from ``in_features`` inputs."""
     layers: list[nn.Module] = []
     for width in hidden:
         layers += [nn.Linear(in_features, width), nn.ReLU(inplace=True)]
@@ -46,7 +47,7 @@ def fc_localisation(in_shape: Sequence[int], hidden: Sequence[int] = (32, 32)) -
     in_features = 1
     for dim in in_shape:
         in_features *= dim
-    return Localisation(nn.Flatten(), *_hidden_layers(in_features, hidden), in_shape=in_shape)
+    return Localisation(nn.Flatten(), *hidden_layers(in_features, hidden), in_shape=in_shape)
 
 
 def conv_localisation(
@@ -77,4 +78,4 @@ def conv_localisation(
         in_channels = width
     features = nn.Sequential(*convs, nn.Flatten())
     (in_features,) = output_shape(features, in_shape)
-    return Localisation(*features, *_hidden_layers(in_features, hidden), in_shape=in_shape)
+    return Localisation(*features, *hidden_layers(in_features, hidden), in_shape=in_shape)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from stn.nn.localisation import conv_localisation, fc_localisation
+from stn.nn.localisation import conv_localisation, fc_localisation, hidden_layers
 from stn.nn.shape import output_shape
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
 from stn.nn.transforms import build_transform
@@ -28,12 +28,9 @@ from stn.nn.transforms import build_transform
 
 def fcn(in_shape: Sequence[int], num_classes: int, hidden: Sequence[int]) -> nn.Sequential:
     """``(B, C, H, W)`` → logits: flatten, ``FC → ReLU`` per hidden width, FC."""
-    layers: list[nn.Module] = [nn.Flatten()]
-    width = math.prod(in_shape)
-    for h in hidden:
-        layers += [nn.Linear(width, h), nn.ReLU(inplace=True)]
-        width = h
-    return nn.Sequential(*layers, nn.Linear(width, num_classes))
+    widths = [math.prod(in_shape), *hidden]
+    layers = hidden_layers(widths[0], hidden)
+    return nn.Sequential(nn.Flatten(), *layers, nn.Linear(widths[-1], num_classes))
 
 
 def cnn(
