@@ -63,11 +63,11 @@ def optimiser(module: Classification) -> torch.optim.Optimizer:
     return OPTIMISERS[schedule["optimizer"]](module.parameters(), schedule)
 
 
-def training_step(module: Classification, precision: str, batch: tuple):
+def training_step(module: Classification, precision: str):
+    """``step(x, y)``: forward, cross-entropy, backward and the optimiser's step."""
     opt = optimiser(module)
-    x, y = batch
 
-    def step():
+    def step(x: torch.Tensor, y: torch.Tensor) -> None:
         with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16+CL"):
             loss = F.cross_entropy(module(x), y)
         opt.zero_grad(set_to_none=True)
@@ -79,11 +79,11 @@ def training_step(module: Classification, precision: str, batch: tuple):
 
 def models(batch: int, repeats: int) -> str:
     data = (torch.rand(batch, 1, 42, 42), torch.randint(0, 10, (batch,)))
-    candidates = {
-        (stn, p): training_step(task(stn, p), p, data)
-        for stn in ("none", "affine")
-        for p in PRECISIONS
-    }
+    candidates = {}
+    for stn in ("none", "affine"):
+        for p in PRECISIONS:
+            step = training_step(task(stn, p), p)
+            candidates[stn, p] = lambda step=step: step(*data)
     times = compare(candidates, repeats=repeats)
     base = times[("none", "fp32")]
     rows = [
@@ -121,18 +121,12 @@ def harness(datamodule, steps: int, repeats: int, precision: str) -> str:
         )
         trainer.fit(lightning, datamodule=datamodule)
 
-    opt = optimiser(bare)
+    step = training_step(bare, precision)
 
     def loop():
         bare.train()
-        for i, (x, y) in enumerate(loader):
-            if i == steps:
-                break
-            with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16+CL"):
-                loss = F.cross_entropy(bare(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        for _, (x, y) in zip(range(steps), loader, strict=False):
+            step(x, y)
 
     times = compare({"Lightning fit": fit, "bare loop": loop}, repeats=repeats, warmup=1)
     images = steps * datamodule.batch_size
