@@ -156,8 +156,8 @@ def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]
     if loose:
         lines = ["### Runs outside these tables", ""]
         for run in loose:
-            err = run.scalars.get("test/err", run.scalars.get("val/err"))
-            value = f", {'test' if run.status == DONE else 'val'}/err {err:.2f}" if err else ""
+            key = "test/err" if "test/err" in run.scalars else "val/err"
+            value = f", {key} {run.scalars[key]:.2f}" if key in run.scalars else ""
             lines.append(f"- `{run.path.relative_to(root)}`: {run.status}{value}")
         sections.append("\n".join(lines))
     unfinished = [r for r in runs if r.status != DONE]
