@@ -1,7 +1,13 @@
+import os
+from pathlib import Path
+
 import pytest
 import torch
+from fake_mnist import write_fake_mnist
 
 from stn.nn import TRANSFORMS, build_transform
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # beside the checkout
 
 
 @pytest.fixture(autouse=True)
@@ -23,12 +29,24 @@ def transform(request):
 @pytest.fixture
 def mnist_root():
     """The real MNIST beside the checkout (or under $STN_DATA_DIR); skipped where absent."""
-    import os
-    from pathlib import Path
-
-    root = Path(
-        os.environ.get("STN_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data")
-    )
+    root = Path(os.environ.get("STN_DATA_DIR", SHARED_DATA))
     if not (root / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
         pytest.skip(f"real MNIST not found under {root}/MNIST/raw (set STN_DATA_DIR)")
+    return root
+
+
+@pytest.fixture
+def fake_data(tmp_path, monkeypatch):
+    """``tmp_path`` with a small generated MNIST under ``data/`` (and no $STN_DATA_DIR)."""
+    monkeypatch.delenv("STN_DATA_DIR", raising=False)
+    write_fake_mnist(tmp_path / "data")
+    return tmp_path
+
+
+@pytest.fixture
+def sample():
+    """The real SVHN sample beside the checkout; skipped where absent."""
+    root = SHARED_DATA / "SVHN-sample"
+    if not (root / "train" / "digitStruct.mat").exists():
+        pytest.skip(f"the SVHN sample is not at {root}")
     return root

@@ -1,20 +1,9 @@
 """SVHN's digitStruct.mat: the real sample's known records; generated files read back exactly."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from stn.data.digit_struct import read_digit_struct, write_digit_struct
-
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "SVHN-sample"
-
-
-@pytest.fixture
-def sample():
-    if not (SAMPLE / "train" / "digitStruct.mat").exists():
-        pytest.skip(f"the SVHN sample is not at {SAMPLE}")
-    return SAMPLE
 
 
 def test_real_sample_known_records(sample):

@@ -6,10 +6,10 @@ import math
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
-from test_train import _compose, _multirun, fake_data  # noqa: F401  (a fixture)
+from test_train import _compose, _multirun
 
 
-def test_ddp_trains_on_two_cpu_processes(fake_data):  # noqa: F811
+def test_ddp_trains_on_two_cpu_processes(fake_data):
     # 300 training digits = 2 batches of 256 per epoch: each of the 2 processes takes one.
     _multirun(
         fake_data,
@@ -27,7 +27,7 @@ def test_ddp_trains_on_two_cpu_processes(fake_data):  # noqa: F811
     assert 0 <= metrics["test/err"] <= 100 and not math.isnan(metrics["val/err"])
 
 
-def test_joblib_runs_jobs_in_parallel_processes(fake_data):  # noqa: F811
+def test_joblib_runs_jobs_in_parallel_processes(fake_data):
     _multirun(
         fake_data,
         "hydra/launcher=joblib",
@@ -42,7 +42,7 @@ def test_joblib_runs_jobs_in_parallel_processes(fake_data):  # noqa: F811
         assert (fake_data / "multi" / "mnist_rts" / run / "metrics.json").exists()
 
 
-def test_optuna_sweep_minimises_the_validation_error(fake_data):  # noqa: F811
+def test_optuna_sweep_minimises_the_validation_error(fake_data):
     _multirun(
         fake_data,
         "+sweep=optuna",

@@ -3,7 +3,7 @@
 import json
 import statistics
 
-from test_train import _compose, fake_data  # noqa: F401  (a fixture)
+from test_train import _compose
 
 from stn.report import main, report
 from stn.train import train
@@ -21,7 +21,7 @@ def _run(root, name, *overrides):
     return root / "runs" / name
 
 
-def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):  # noqa: F811
+def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     seeds = [_run(fake_data, f"st_cnn_{s}", "experiment=mnist_rts", f"seed={s}") for s in (0, 1)]
     _run(fake_data, "fcn", "experiment=mnist_rts", "model=fcn", "stn=none", "test=false")
     _run(fake_data, "cnn", "experiment=mnist_rts", "stn=none", "schedule.lr=nan")

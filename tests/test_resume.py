@@ -10,14 +10,14 @@ import time
 import pytest
 import torch
 from fake_mnist import write_fake_mnist
-from test_train import ROOT, _compose, fake_data  # noqa: F401  (a fixture)
+from test_train import ROOT, _compose
 
 from stn.train import train
 
 SHORT = ["trainer.max_steps=2", "trainer.max_epochs=-1", "+trainer.limit_val_batches=1"]
 
 
-def test_a_finished_run_is_skipped_and_resume_false_retrains(fake_data):  # noqa: F811
+def test_a_finished_run_is_skipped_and_resume_false_retrains(fake_data):
     cfg = _compose(SHORT, fake_data)
     first = train(cfg)
     out = fake_data / "out"
@@ -71,7 +71,7 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     assert steps[0] == steps[1] > 0
 
 
-def test_train_false_evaluates_a_checkpoint_and_refuses_wrong_ones(fake_data):  # noqa: F811
+def test_train_false_evaluates_a_checkpoint_and_refuses_wrong_ones(fake_data):
     cfg = _compose(SHORT, fake_data)
     train(cfg)
     trained = json.loads((fake_data / "out" / "metrics.json").read_text())
@@ -102,7 +102,7 @@ def test_train_false_evaluates_a_checkpoint_and_refuses_wrong_ones(fake_data):  
         evaluate(f"ckpt_path={fake_data / 'missing.ckpt'}")
 
 
-def test_last_checkpoint_is_saved_every_epoch_even_without_improvement(fake_data):  # noqa: F811
+def test_last_checkpoint_is_saved_every_epoch_even_without_improvement(fake_data):
     # lr 0: val/err never improves after epoch 0, so best.ckpt stays there; last.ckpt must not.
     cfg = _compose(["schedule.lr=0", "schedule.max_epochs=3", "test=false"], fake_data)
     train(cfg)

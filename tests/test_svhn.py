@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_digit_struct import SAMPLE, sample  # noqa: F401  (a fixture)
 
 import stn.data.svhn as svhn
 from stn.data.digit_struct import read_digit_struct, write_digit_struct
@@ -18,7 +17,7 @@ def test_missing_split_says_what_to_download(tmp_path):
         svhn.prepare(tmp_path, tmp_path / "cache", "valid")
 
 
-def test_real_sample_first_records(sample, tmp_path, monkeypatch):  # noqa: F811
+def test_real_sample_first_records(sample, tmp_path, monkeypatch):
     # The sample holds 39 records but only 1.png–3.png: the first 3 can be cropped.
     root = tmp_path / "data"
     (root / "SVHN").mkdir(parents=True)

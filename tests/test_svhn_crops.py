@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from test_digit_struct import SAMPLE, sample  # noqa: F401  (a fixture)
 
 from stn.data.digit_struct import read_digit_struct
 from stn.data.svhn import read_rgb
@@ -50,7 +49,7 @@ def test_crop_resizes_the_box():
     assert (crop(constant, (3, 4, 50, 33), 128) == 77).all()
 
 
-def test_real_sample_crop(sample):  # noqa: F811
+def test_real_sample_crop(sample):
     records = read_digit_struct(sample / "train" / "digitStruct.mat")
     name, boxes = records.record(0)  # "19": left [246, 323], top [77, 81]
     image = read_rgb(sample / "train" / name)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from fake_mnist import write_fake_mnist
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -36,13 +35,6 @@ def _compose(overrides, tmp_path=None):
     with open_dict(cfg):
         del cfg.hydra  # as @hydra.main passes it to the task
     return cfg
-
-
-@pytest.fixture
-def fake_data(tmp_path, monkeypatch):
-    monkeypatch.delenv("STN_DATA_DIR", raising=False)
-    write_fake_mnist(tmp_path / "data")
-    return tmp_path
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
