@@ -9,22 +9,28 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
 
 class Batches(Dataset):
-    """uint8 images ``(N, C, S, S)`` and labels ``(N,)``, indexed a whole batch at a time."""
+    """uint8 images ``(N, C, S, S)`` and labels ``(N, ...)``, indexed a whole batch at a time.
 
-    def __init__(self, images: Tensor, labels: Tensor) -> None:
-        self.images, self.labels = images, labels
+    ``rows`` ``(M,)`` makes it the subset of those rows, without copying the images.
+    """
+
+    def __init__(self, images: Tensor, labels: Tensor, rows: Tensor | None = None) -> None:
+        self.images, self.labels, self.rows = images, labels, rows
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.labels) if self.rows is None else len(self.rows)
 
     def __getitem__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
         index = torch.as_tensor(indices)
+        if self.rows is not None:
+            index = self.rows[index]
         return self.images[index].float().div_(255), self.labels[index]
 
 
@@ -50,3 +56,20 @@ class EpochBatches(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self.batches)
+
+
+def batch_loader(
+    data: Batches,
+    batch_size: int,
+    seed: int,
+    epoch: int | None = None,
+    trainer: pl.Trainer | None = None,
+) -> DataLoader:
+    """Batches of ``data``: in order (evaluation: every process sees the whole set), or for
+    training (``epoch`` given) that epoch's shuffled batches, this process's share of them."""
+    if epoch is None:
+        sampler = BatchSampler(SequentialSampler(data), batch_size, drop_last=False)
+    else:
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        sampler = EpochBatches(len(data), batch_size, seed, epoch, rank, world)
+    return DataLoader(data, batch_size=None, sampler=sampler)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
+from torch.utils.data import DataLoader
 
-from stn.data.batches import Batches, EpochBatches
+from stn.data.batches import Batches, batch_loader
 from stn.data.cache import cached
 from stn.data.distortions import DIGIT, DISTORTIONS, check_distortion
 from stn.data.mnist import data_dir, digits_checksum, load_mnist
@@ -161,15 +161,7 @@ class DistortedMNIST(pl.LightningDataModule):
         return Batches(arrays["images"], arrays["labels"])
 
     def _loader(self, data: Batches, epoch: int | None = None) -> DataLoader:
-        """Batches of ``data``: in order (evaluation: every process sees the whole set), or
-        for training this epoch's shuffled batches, this process's share of them."""
-        if epoch is None:
-            sampler = BatchSampler(SequentialSampler(data), self.batch_size, drop_last=False)
-        else:
-            trainer = self.trainer
-            rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
-            sampler = EpochBatches(len(data), self.batch_size, self.seed, epoch, rank, world)
-        return DataLoader(data, batch_size=None, sampler=sampler)
+        return batch_loader(data, self.batch_size, self.seed, epoch, self.trainer)
 
     def train_dataloader(self) -> DataLoader:
         # The trainer reloads this loader every epoch: fresh shuffles (and distortions).
