@@ -1,1 +1,37 @@
-"""The paper's networks, one file per family."""
+"""The paper's networks, one file per family, built from the ``model`` and ``stn`` configs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import nn
+
+from stn.nn.models.mnist import build_mnist_model
+from stn.nn.models.svhn import CLASSES, build_svhn_model
+
+
+def build_model(model: dict, stn: dict, in_shape: Sequence[int], num_classes: int) -> nn.Module:
+    """The network of ``model.name``: ``fcn`` or ``cnn`` (MNIST), or ``svhn``.
+
+    The ST variant follows ``stn.transform`` (``none``: the plain network). An SVHN network
+    puts its STs where ``model.placement`` says (``single``: at the input; ``multi``: before
+    each of the first 4 conv layers). Every network exposes ``transformers``, a list whose
+    first ST, if any, is the one applied to the input image.
+    """
+    if model["name"] != "svhn":
+        return build_mnist_model(model, stn, in_shape, num_classes)
+    if num_classes != CLASSES:
+        raise ValueError(f"the SVHN network has {CLASSES} classes per digit, got {num_classes}")
+    placement = "cnn" if stn["transform"] == "none" else model["placement"]
+    if stn["transform"] != "none" and placement not in ("single", "multi"):
+        raise ValueError(
+            f"unknown model.placement {placement!r}; valid: single, multi (the CNN: stn=none)"
+        )
+    return build_svhn_model(
+        placement,
+        in_shape,
+        stn["transform"],
+        hidden=model["hidden"],
+        dropout=model["dropout"],
+        channels=model["channels"],
+    )

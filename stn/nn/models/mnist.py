@@ -62,6 +62,10 @@ class TransformedClassifier(nn.Module):
         self.pool = nn.AvgPool2d(pool) if pool > 1 else nn.Identity()
         self.classifier = classifier
 
+    @property
+    def transformers(self) -> list[ParallelSpatialTransformer]:
+        return [] if self.transformer is None else [self.transformer]
+
     def forward(self, x: Tensor) -> Tensor:
         if self.transformer is not None:
             x = torch.cat(self.transformer(x), dim=1)

@@ -58,6 +58,16 @@ class SequenceClassifier(nn.Module):
             nn.Dropout(dropout),
         )
         self.heads = nn.Linear(hidden, POSITIONS * CLASSES)
+        # He initialisation: with PyTorch's default, each ReLU layer shrinks the signal's
+        # variance ~6×, which stalls SGD in a 10-layer net without normalisation. The STs
+        # keep theirs (their regressors start at the identity).
+        for block in (*features, self.fc):
+            if isinstance(block, SpatialTransformer):
+                continue
+            for m in block.modules():
+                if isinstance(m, (nn.Conv2d, nn.Linear)):
+                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                    nn.init.zeros_(m.bias)
 
     @property
     def transformers(self) -> list[SpatialTransformer]:
