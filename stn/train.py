@@ -92,7 +92,9 @@ def train(cfg: DictConfig) -> float:
         trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
         best = checkpoint.best_model_score or trainer.callback_metrics.get(MONITOR, math.nan)
         metrics[MONITOR] = best
-        tested = None if cfg.trainer.fast_dev_run else "best"
+        tested = "best" if checkpoint.best_model_path else None
+        if tested is None and not cfg.trainer.fast_dev_run:
+            log.warning("no validation ran (max_steps before an epoch's end?): testing the last")
     if cfg.test or not cfg.train:
         metrics.update(trainer.test(task, datamodule=datamodule, ckpt_path=tested)[0])
     metrics = {k: float(v) for k, v in metrics.items()}

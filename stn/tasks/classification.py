@@ -1,4 +1,10 @@
-"""Image classification with spatial transformers: the LightningModule of the MNIST tables."""
+"""Image classification with spatial transformers: the LightningModule of every table.
+
+A network's logits are ``(B, K)`` with labels ``(B,)``, or for SVHN sequences one softmax
+per position, ``(B, 5, 11)`` with labels ``(B, 5)``: the loss sums the positions'
+cross-entropies, and an image counts as an error unless every position is right (the
+sequence error of Table 2).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ import torch.nn.functional as F
 import torchvision.utils as vutils
 from torch import Tensor
 
-from stn.nn.models.mnist import build_mnist_model
+from stn.data.svhn_crops import NO_DIGIT
+from stn.nn.models import build_model
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
 from stn.tasks.visualise import draw_grids
 
@@ -26,10 +33,12 @@ OPTIMISERS = {
 
 
 class Classification(pl.LightningModule):
-    """Cross-entropy training; ``train/loss``, ``val/err`` and ``test/err`` (percent) logged.
+    """Cross-entropy training; ``train/loss``, ``val/err`` and ``test/err`` (percent) logged,
+    and for sequences ``val/digit_acc`` and ``test/digit_acc`` (percent of the true digits,
+    "no digit" positions aside, read right).
 
     Args:
-        model, stn: the ``model`` and ``stn`` configs (see ``build_mnist_model``).
+        model, stn: the ``model`` and ``stn`` configs (see ``stn.nn.models.build_model``).
         schedule: ``optimizer`` (``sgd`` with ``momentum``, or ``adam``), ``lr``,
             ``weight_decay``, ``loc_lr_factor`` (the localisation nets' learning rate relative
             to the rest), ``scheduler`` (``step``: ×``gamma``
@@ -56,7 +65,7 @@ class Classification(pl.LightningModule):
                     f"unknown schedule.{key} {schedule[key]!r}; valid: {', '.join(valid)}"
                 )
         self.save_hyperparameters()
-        self.net = build_mnist_model(model, stn, in_shape, num_classes)
+        self.net = build_model(model, stn, in_shape, num_classes)
         self.channels_last = channels_last
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
@@ -67,19 +76,35 @@ class Classification(pl.LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
-    def _error(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+    @staticmethod
+    def loss(logits: Tensor, y: Tensor) -> Tensor:
+        """Cross-entropy, summed over a sequence's positions, averaged over the batch."""
+        positions = y[0].numel()
+        return F.cross_entropy(logits.flatten(0, -2), y.flatten()) * positions
+
+    @staticmethod
+    def errors(logits: Tensor, y: Tensor) -> dict[str, Tensor]:
+        """``err``: % of images with any position wrong; for sequences also ``digit_acc``:
+        % of the true digits ("no digit" positions aside) read right."""
+        right = logits.argmax(-1) == y
+        metrics = {"err": (~right).view(len(y), -1).any(1).float().mean() * 100}
+        if y.ndim == 2:
+            metrics["digit_acc"] = right[y != NO_DIGIT].float().mean() * 100
+        return metrics
+
+    def _evaluate(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         x, y = batch
         logits = self(x)
-        loss = F.cross_entropy(logits, y)
-        err = (logits.argmax(1) != y).float().mean() * 100
         # sync_dist: under DDP, the mean over every process's share of the set.
-        self.log(f"{stage}/loss", loss, batch_size=len(y), sync_dist=True)
-        self.log(f"{stage}/err", err, prog_bar=True, batch_size=len(y), sync_dist=True)
-        return loss
+        self.log(f"{stage}/loss", self.loss(logits, y), batch_size=len(y), sync_dist=True)
+        for name, value in self.errors(logits, y).items():
+            # Batch sizes weight the epoch's mean: images for err, true digits for digit_acc.
+            n = len(y) if name == "err" else int((y != NO_DIGIT).sum())
+            self.log(f"{stage}/{name}", value, prog_bar=name == "err", batch_size=n, sync_dist=True)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
-        loss = F.cross_entropy(self(x), y)
+        loss = self.loss(self(x), y)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"training loss is {loss.item()} at step {self.global_step}: lower schedule.lr "
@@ -91,34 +116,35 @@ class Classification(pl.LightningModule):
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         if batch_idx == 0 and self.preview is None:
             self.preview = batch[0][:8].detach().clone()
-        self._error(batch, "val")
+        self._evaluate(batch, "val")
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._error(batch, "test")
+        self._evaluate(batch, "test")
 
     def on_validation_epoch_end(self) -> None:
-        st = self.net.transformer
+        """Each ST's sampling grid drawn on the preview images (the first ST, which sees the
+        images, also with its outputs below them) and a histogram of its θs."""
+        sts = self.net.transformers
         writer = getattr(self.logger, "experiment", None)
-        if st is None or self.preview is None or not hasattr(writer, "add_image"):
+        if not sts or self.preview is None or not hasattr(writer, "add_image"):
             return
+        x = self.preview
         with torch.no_grad():
-            x = self.preview
-            outputs = torch.cat(st(x), dim=1)
-            theta = st.theta  # (8, n, P)
-        step = self.global_step
-        for i in range(st.n):
-            drawn = draw_grids(
-                x[:, i % x.shape[1] : i % x.shape[1] + 1],
-                st.transform,
-                theta[:, i],
-                st.out_size or tuple(x.shape[-2:]),
-            )
-            out = outputs[:, i : i + 1].expand(-1, 3, -1, -1).clamp(0, 1)
-            if out.shape[-2:] != drawn.shape[-2:]:
-                out = F.interpolate(out, size=drawn.shape[-2:])
-            panel = vutils.make_grid(torch.cat((drawn, out)), nrow=len(x), padding=2, pad_value=0.5)
-            writer.add_image(f"st{i}/input_grid_output", panel, step)
-            writer.add_histogram(f"st{i}/theta", theta[:, i].float(), step)
+            self(x)  # every ST records its θs
+            first = sts[0]
+            outputs = first.transformed(x, first.theta.view(len(x), first.n, -1))
+        k = 0  # one panel per transformer: MNIST's parallel STs, or SVHN's in depth order
+        for st in sts:
+            for i, theta in enumerate(st.theta.view(len(x), st.n, -1).unbind(1)):
+                size = st.out_size or tuple(x.shape[-2:])
+                rows = [draw_grids(_rgb(x, i), st.transform, theta, size)]
+                if st is first:
+                    out = _rgb(outputs[i], i).clamp(0, 1)
+                    rows.append(F.interpolate(out, size=x.shape[-2:]))
+                panel = vutils.make_grid(torch.cat(rows), nrow=len(x), padding=2, pad_value=0.5)
+                writer.add_image(f"st{k}/input_grid_output", panel, self.global_step)
+                writer.add_histogram(f"st{k}/theta", theta.float(), self.global_step)
+                k += 1
 
     def configure_optimizers(self):
         cfg = self.hparams.schedule
@@ -145,3 +171,12 @@ class Classification(pl.LightningModule):
             "optimizer": optimiser,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def _rgb(images: Tensor, i: int) -> Tensor:
+    """``images`` ``(B, C, H, W)`` as RGB: colour ones as they are, else channel ``i`` (each of
+    MNIST addition's parallel STs is shown on its own digit)."""
+    if images.shape[1] == 3:
+        return images
+    c = i % images.shape[1]
+    return images[:, c : c + 1].expand(-1, 3, -1, -1)
