@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 from fake_mnist import write_fake_mnist
+from fake_svhn import write_fake_svhn
 
 from stn.nn import TRANSFORMS, build_transform
 
@@ -41,6 +42,14 @@ def fake_data(tmp_path, monkeypatch):
     monkeypatch.delenv("STN_DATA_DIR", raising=False)
     write_fake_mnist(tmp_path / "data")
     return tmp_path
+
+
+@pytest.fixture
+def fake_svhn(tmp_path, monkeypatch):
+    """``(tmp_path, records)``: a small generated SVHN under ``tmp_path/data`` (and no
+    $STN_DATA_DIR), and the records written (see ``write_fake_svhn``)."""
+    monkeypatch.delenv("STN_DATA_DIR", raising=False)
+    return tmp_path, write_fake_svhn(tmp_path / "data")
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Every experiment config composes and trains end to end (fast_dev_run) on generated MNIST."""
 
 import io
+import json
 import math
 import os
 import subprocess
@@ -19,6 +20,7 @@ from stn.train import CONFIGS, train
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
+MNIST = [e for e in EXPERIMENTS if e.startswith("mnist_")]  # SVHN's: test_svhn_training.py
 
 
 def _compose(overrides, tmp_path=None):
@@ -30,14 +32,15 @@ def _compose(overrides, tmp_path=None):
             cfg.paths.output_dir = str(tmp_path / "out")
             cfg.paths.data_dir = str(tmp_path / "data")
             cfg.paths.cache_dir = str(tmp_path / "cache")
-            cfg.data.val_size = 100
+            if not any(o.startswith("data.val_size=") for o in overrides):
+                cfg.data.val_size = 100
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         del cfg.hydra  # as @hydra.main passes it to the task
     return cfg
 
 
-@pytest.mark.parametrize("experiment", EXPERIMENTS)
+@pytest.mark.parametrize("experiment", MNIST)
 @pytest.mark.parametrize("model", ["fcn", "cnn"])
 @pytest.mark.parametrize("stn", ["none", "affine", "projective", "tps"])
 def test_every_table_cell_composes(experiment, model, stn):
@@ -54,12 +57,15 @@ def test_experiments_cover_the_paper():
         "mnist_r",
         "mnist_rts",
         "mnist_tc",
+        "svhn_cnn",
+        "svhn_multi",
+        "svhn_single",
     ]
 
 
 @pytest.mark.parametrize(
     "overrides",
-    [[f"experiment={e}"] for e in EXPERIMENTS]
+    [[f"experiment={e}"] for e in MNIST]
     + [
         ["experiment=mnist_rts", "model=fcn", "stn=tps"],
         ["experiment=mnist_addition", "stn.n=2", "stn=projective"],
@@ -148,6 +154,12 @@ SHORT = [
     "+trainer.limit_val_batches=1",
     "test=false",
 ]
+
+
+def test_a_run_stopped_before_validation_tests_its_last_weights(fake_data):
+    train(_compose(["trainer.max_steps=1", "trainer.max_epochs=-1"], fake_data))
+    metrics = json.loads((fake_data / "out" / "metrics.json").read_text())
+    assert math.isnan(metrics["val/err"]) and 0 <= metrics["test/err"] <= 100
 
 
 def _weights(out):
