@@ -7,8 +7,10 @@
    on its first 2,000 records, our reader (1 process) and the high-level h5py parser most
    SVHN loaders copy, and finally our reader on the whole file with its default processes
    (goal: 33,402 records in at most 10 s).
-2. Forward + backward of ST-CNN Single and Multi against the CNN at 64×64, batch 128, fp32
-   and bf16 autocast (the paper: Multi is only 6 % slower; goal here: at most 10 %).
+2. Forward + backward of ST-CNN Single and Multi against the CNN at 64×64, batch 128, in
+   fp32, bf16 autocast, and bf16 with channels-last (as training runs) (the paper: Multi is
+   only 6 % slower; goal here: at most 10 %). ``--profile``: only where Multi's extra time
+   goes, operator by operator.
 """
 
 from __future__ import annotations
@@ -54,19 +56,32 @@ def high_level(path: Path, stop: int) -> list:
     return out
 
 
+PRECISIONS = ("fp32", "bf16", "bf16 + channels-last")  # the last: how training runs
+
+
+def _steps(batch: int, precision: str, names: tuple[str, ...]) -> dict:
+    """A forward + backward step of each SVHN network ``names`` in ``precision``."""
+    layout = torch.channels_last if "channels-last" in precision else torch.contiguous_format
+    x = torch.rand(batch, 3, 64, 64).contiguous(memory_format=layout)
+    steps = {}
+    for name in names:
+        net = build_svhn_model(name, (3, 64, 64)).to(memory_format=layout)
+
+        def step(net=net, bf16=precision != "fp32"):
+            net.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+                net(x).float().sum().backward()
+
+        steps[name] = step
+    return steps
+
+
 def models(batch: int, repeats: int) -> str:
-    x = torch.rand(batch, 3, 64, 64)
-    candidates = {}
-    for precision in ("fp32", "bf16"):
-        for name in ("cnn", "single", "multi"):
-            net = build_svhn_model(name, (3, 64, 64))
-
-            def step(net=net, precision=precision):
-                net.zero_grad(set_to_none=True)
-                with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
-                    net(x).float().sum().backward()
-
-            candidates[name, precision] = step
+    candidates = {
+        (name, precision): step
+        for precision in PRECISIONS
+        for name, step in _steps(batch, precision, ("cnn", "single", "multi")).items()
+    }
     times = compare(candidates, repeats=repeats, warmup=1)
     rows = [
         [name, precision, f"{t * 1000:.0f}", f"{t / times['cnn', precision]:.3f}"]
@@ -76,13 +91,38 @@ def models(batch: int, repeats: int) -> str:
     return markdown_table(header, rows)
 
 
+def profile(batch: int, precision: str, rows: int = 8) -> str:
+    """Where ST-CNN Multi's extra time goes: self CPU ms per step of the operators whose
+    time grows most over the CNN's."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    steps = _steps(batch, precision, ("cnn", "multi"))
+    ms = {}
+    for name, step in steps.items():
+        step()
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(2):
+                step()
+        ms[name] = {e.key: e.self_cpu_time_total / 2e3 for e in prof.key_averages()}
+    ops = sorted(set(ms["multi"]), key=lambda k: ms["cnn"].get(k, 0) - ms["multi"][k])
+    table = [[op, f"{ms['cnn'].get(op, 0):.0f}", f"{ms['multi'][op]:.0f}"] for op in ops[:rows]] + [
+        ["total", f"{sum(ms['cnn'].values()):.0f}", f"{sum(ms['multi'].values()):.0f}"]
+    ]
+    return markdown_table([f"{precision}: operator (self CPU)", "cnn ms", "multi ms"], table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=33_402)
     parser.add_argument("--file", type=Path, help="where the generated file is kept")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--profile", action="store_true", help="only profile Multi vs CNN")
     args = parser.parse_args()
+    if args.profile:
+        print("\n\n".join(profile(args.batch, p) for p in ("fp32", PRECISIONS[-1])))
+        return
     path = args.file or Path(f"/tmp/digitStruct_{args.records}.mat")
     if not path.exists():
         start = time.perf_counter()
