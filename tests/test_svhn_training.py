@@ -91,11 +91,18 @@ def test_fast_dev_run(fake_svhn, overrides):
     assert list((root / "out" / "tensorboard").glob("events.out.tfevents.*"))
 
 
-def test_placement_needs_a_transformer_kind(fake_svhn):
+def test_placement_from_the_config(fake_svhn):
     root, _ = fake_svhn
-    cfg = _compose(["experiment=svhn_multi", "model.placement=everywhere", *SMALL], root)
-    with pytest.raises(ValueError, match=r"unknown model\.placement 'everywhere'; valid: single"):
-        train(cfg)
+    cfg = _compose(["experiment=svhn_multi", "model.placement=[1,3]", *SMALL], root)
+    task = Classification(cfg.model, cfg.stn, cfg.schedule, [3, 64, 64], 11)
+    kinds = [type(m).__name__ for m in task.net.features]
+    assert [i for i, k in enumerate(kinds) if k == "SpatialTransformer"] == [1, 4]  # conv 1, 3
+    for placement in ("everywhere", "cnn"):
+        cfg = _compose(["experiment=svhn_multi", f"model.placement={placement}", *SMALL], root)
+        with pytest.raises(ValueError, match=rf"unknown model\.placement '{placement}'; valid"):
+            train(cfg)
+    with pytest.raises(ValueError, match=r"conv layers 0–7, got \[8\]"):
+        train(_compose(["experiment=svhn_multi", "model.placement=[8]", *SMALL], root))
 
 
 def test_table2_sweep_fills_the_table(fake_svhn):
@@ -120,9 +127,11 @@ def test_tensorboard_shows_every_transformer_and_the_digit_accuracy(fake_svhn):
     tags = events.Reload().Tags()
     assert {"val/err", "val/digit_acc", "test/err", "test/digit_acc"} <= set(tags["scalars"])
     assert {f"st{k}/input_grid_output" for k in range(4)} <= set(tags["images"])
-    # The first ST sees the image: its panel has the outputs as a second row; the others not.
-    heights = [events.Images(f"st{k}/input_grid_output")[-1].height for k in range(4)]
-    assert heights == [2 * 66 + 2] + [66 + 2] * 3
+    # Two rows of the 6 validation images (64 px): the grids, and the images as each ST
+    # resamples them.
+    for k in range(4):
+        image = events.Images(f"st{k}/input_grid_output")[-1]
+        assert (image.height, image.width) == (2 * 66 + 2, 6 * 66 + 2)
 
 
 def test_fast_dev_run_on_the_real_sample(sample, tmp_path):

@@ -122,8 +122,9 @@ class Classification(pl.LightningModule):
         self._evaluate(batch, "test")
 
     def on_validation_epoch_end(self) -> None:
-        """Each ST's sampling grid drawn on the preview images (the first ST, which sees the
-        images, also with its outputs below them) and a histogram of its θs."""
+        """For each ST: its sampling grid drawn on the preview images, the images resampled
+        by it below (for an ST on feature maps: where on the image it looks), and a
+        histogram of its θs."""
         sts = self.net.transformers
         writer = getattr(self.logger, "experiment", None)
         if not sts or self.preview is None or not hasattr(writer, "add_image"):
@@ -131,17 +132,18 @@ class Classification(pl.LightningModule):
         x = self.preview
         with torch.no_grad():
             self(x)  # every ST records its θs
-            first = sts[0]
-            outputs = first.transformed(x, first.theta.view(len(x), first.n, -1))
         k = 0  # one panel per transformer: MNIST's parallel STs, or SVHN's in depth order
         for st in sts:
-            for i, theta in enumerate(st.theta.view(len(x), st.n, -1).unbind(1)):
+            thetas = st.theta.view(len(x), st.n, -1)
+            with torch.no_grad():
+                outputs = st.transformed(x, thetas)
+            for i, theta in enumerate(thetas.unbind(1)):
                 size = st.out_size or tuple(x.shape[-2:])
-                rows = [draw_grids(_rgb(x, i), st.transform, theta, size)]
-                if st is first:
-                    out = _rgb(outputs[i], i).clamp(0, 1)
-                    rows.append(F.interpolate(out, size=x.shape[-2:]))
-                panel = vutils.make_grid(torch.cat(rows), nrow=len(x), padding=2, pad_value=0.5)
+                drawn = draw_grids(_rgb(x, i), st.transform, theta, size)
+                out = F.interpolate(_rgb(outputs[i], i).clamp(0, 1), size=x.shape[-2:])
+                panel = vutils.make_grid(
+                    torch.cat((drawn, out)), nrow=len(x), padding=2, pad_value=0.5
+                )
                 writer.add_image(f"st{k}/input_grid_output", panel, self.global_step)
                 writer.add_histogram(f"st{k}/theta", theta.float(), self.global_step)
                 k += 1

@@ -15,17 +15,20 @@ def build_model(model: dict, stn: dict, in_shape: Sequence[int], num_classes: in
 
     The ST variant follows ``stn.transform`` (``none``: the plain network). An SVHN network
     puts its STs where ``model.placement`` says (``single``: at the input; ``multi``: before
-    each of the first 4 conv layers). Every network exposes ``transformers``, a list whose
-    first ST, if any, is the one applied to the input image.
+    each of the first 4 conv layers; or a list of conv layers, 0–7). Every network lists its
+    STs, in depth order, as ``transformers``.
     """
     if model["name"] != "svhn":
         return build_mnist_model(model, stn, in_shape, num_classes)
     if num_classes != CLASSES:
         raise ValueError(f"the SVHN network has {CLASSES} classes per digit, got {num_classes}")
     placement = "cnn" if stn["transform"] == "none" else model["placement"]
-    if stn["transform"] != "none" and placement not in ("single", "multi"):
+    if (isinstance(placement, str) and placement not in ("cnn", "single", "multi")) or (
+        placement == "cnn" and stn["transform"] != "none"
+    ):
         raise ValueError(
-            f"unknown model.placement {placement!r}; valid: single, multi (the CNN: stn=none)"
+            f"unknown model.placement {placement!r}; valid: single, multi, or a list of conv "
+            f"layers 0–7 (the CNN has no STs: stn=none)"
         )
     return build_svhn_model(
         placement,

@@ -86,7 +86,7 @@ LOCALISATION = {
 
 
 def build_svhn_model(
-    name: str,
+    name: str | Sequence[int],
     in_shape: Sequence[int] = (3, 64, 64),
     transform: str = "affine",
     hidden: int = 3072,
@@ -94,9 +94,18 @@ def build_svhn_model(
     channels: Sequence[int] = CHANNELS,
 ) -> SequenceClassifier:
     """``cnn``, ``single`` (ST-CNN Single) or ``multi`` (ST-CNN Multi) for ``in_shape``
-    ``(3, S, S)``, its STs of type ``transform``."""
-    if name not in PLACEMENT:
-        raise ValueError(f"unknown SVHN model {name!r}; valid: {', '.join(PLACEMENT)}")
+    ``(3, S, S)``, its STs of type ``transform``. ``name`` may instead list the conv layers
+    (0–7) to put an ST before, each with Multi's localisation net."""
+    if isinstance(name, str):
+        if name not in PLACEMENT:
+            raise ValueError(f"unknown SVHN model {name!r}; valid: {', '.join(PLACEMENT)}")
+        positions, localisation = PLACEMENT[name], LOCALISATION.get(name)
+    else:
+        positions, localisation = tuple(name), LOCALISATION["multi"]
+        if not positions or any(not 0 <= p < len(channels) for p in positions):
+            raise ValueError(
+                f"ST positions must be conv layers 0–{len(channels) - 1}, got {list(positions)}"
+            )
     widths = (in_shape[0], *channels)
     layers = [
         conv_block(c_in, c_out, stride=2 if i % 2 == 0 else 1)
@@ -104,7 +113,7 @@ def build_svhn_model(
     ]
 
     def make(shape: tuple[int, ...]) -> SpatialTransformer:
-        return SpatialTransformer(LOCALISATION[name](shape), build_transform(transform))
+        return SpatialTransformer(localisation(shape), build_transform(transform))
 
-    features = place_transformers(layers, PLACEMENT[name], make, in_shape)
+    features = place_transformers(layers, positions, make, in_shape)
     return SequenceClassifier(features, in_shape, hidden, dropout)
