@@ -29,12 +29,14 @@ DONE, UNFINISHED, CRASHED = "done", "unfinished", "failed"
 
 @dataclass
 class Run:
-    """One training run: its folder, flattened config, status and last scalar values."""
+    """One training run: its folder, flattened config, status, last scalar values, and the
+    minutes from its first logged value to its last (a resumed run's include the pause)."""
 
     path: Path
     config: dict
     status: str
     scalars: dict[str, float] = field(default_factory=dict)
+    minutes: float | None = None
 
     def matches(self, selector: dict) -> bool:
         return all(self.config.get(key) == value for key, value in selector.items())
@@ -43,12 +45,13 @@ class Run:
 def read_run(path: Path) -> Run:
     """The run recorded in folder ``path`` (which holds ``config.yaml``)."""
     config = flatten(OmegaConf.to_container(OmegaConf.load(path / CONFIG)))
-    scalars = {}
+    scalars, times = {}, []
     events = path / TENSORBOARD
     if events.is_dir():
         acc = EventAccumulator(str(events), size_guidance={"scalars": 0}).Reload()
         for tag in acc.Tags()["scalars"]:
             values = [float(e.value) for e in acc.Scalars(tag)]
+            times += [e.wall_time for e in acc.Scalars(tag)]
             # The last value; for the validation error the best (the tested checkpoint's).
             scalars[tag] = min(values) if tag == "val/err" else values[-1]
     if (path / FAILED).exists():
@@ -57,7 +60,8 @@ def read_run(path: Path) -> Run:
         status = DONE
     else:
         status = UNFINISHED
-    return Run(path, config, status, scalars)
+    minutes = (max(times) - min(times)) / 60 if times else None
+    return Run(path, config, status, scalars, minutes)
 
 
 def find_runs(root: Path) -> list[Run]:
@@ -69,6 +73,7 @@ def find_runs(root: Path) -> list[Run]:
 @dataclass
 class Cell:
     values: list[float] = field(default_factory=list)
+    minutes: list[float] = field(default_factory=list)
     unfinished: int = 0
     failed: int = 0
 
@@ -89,6 +94,8 @@ def fill(table: Table, runs: list[Run]) -> tuple[dict[tuple[str, str], Cell], se
                 cell = cells[row, col]
                 if run.status == DONE and table.metric in run.scalars:
                     cell.values.append(run.scalars[table.metric])
+                    if run.minutes is not None:
+                        cell.minutes.append(run.minutes)
                 elif run.status == CRASHED:
                     cell.failed += 1
                 else:  # still going, or finished without testing (test=false)
@@ -126,7 +133,10 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell]) -> str:
     return "\n".join(lines)
 
 
-CSV_FIELDS = ["table", "row", "column", "n", "mean", "std", "paper", "diff", "unfinished", "failed"]
+CSV_FIELDS = [
+    *("table", "row", "column", "n", "mean", "std", "paper", "diff"),
+    *("minutes", "unfinished", "failed"),
+]
 
 
 def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> list[dict]:
@@ -135,7 +145,8 @@ def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> lis
         mean, std = cell.mean_std()
         paper = table.paper.get((row, col))
         diff = mean - paper if mean is not None and paper is not None else None
-        values = [name, row, col, len(cell.values), mean, std, paper, diff]
+        minutes = statistics.fmean(cell.minutes) if cell.minutes else None
+        values = [name, row, col, len(cell.values), mean, std, paper, diff, minutes]
         rows.append(dict(zip(CSV_FIELDS, [*values, cell.unfinished, cell.failed], strict=True)))
     return rows
 

@@ -13,6 +13,7 @@ METRICS = "metrics.json"
 FAILED = "FAILED"
 TENSORBOARD = "tensorboard"
 LAST = "checkpoints/last.ckpt"
+BEST = "checkpoints/best.ckpt"
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:

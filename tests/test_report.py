@@ -34,6 +34,7 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     assert abs(cell["mean"] - statistics.fmean(errors)) < 1e-6
     assert abs(cell["std"] - statistics.stdev(errors)) < 1e-6
     assert abs(cell["diff"] - (cell["mean"] - 0.5)) < 1e-9
+    assert 0 < cell["minutes"] < 5  # first to last logged value, averaged over the seeds
     fcn = next(r for r in rows if (r["row"], r["column"]) == ("FCN", "RTS"))
     cnn = next(r for r in rows if (r["row"], r["column"]) == ("CNN", "RTS"))
     assert (fcn["n"], fcn["unfinished"], fcn["failed"]) == (0, 1, 0)
@@ -48,5 +49,5 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     md = (fake_data / "runs" / "report.md").read_text()
     assert "Table 1" in md and "cluttered" in md
     csv = (fake_data / "runs" / "report.csv").read_text().splitlines()
-    assert csv[0].startswith("table,row,column,n,mean,std,paper,diff")
+    assert csv[0] == "table,row,column,n,mean,std,paper,diff,minutes,unfinished,failed"
     assert len(csv) == 1 + 8 * 4 + 4

@@ -13,13 +13,12 @@ import math
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-import torchvision.utils as vutils
 from torch import Tensor
 
 from stn.data.svhn_crops import NO_DIGIT
 from stn.nn.models import build_model
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
-from stn.tasks.visualise import draw_grids
+from stn.tasks.visualise import transformer_panels
 
 SCHEDULERS = ("step", "cosine")
 OPTIMISERS = {
@@ -122,31 +121,13 @@ class Classification(pl.LightningModule):
         self._evaluate(batch, "test")
 
     def on_validation_epoch_end(self) -> None:
-        """For each ST: its sampling grid drawn on the preview images, the images resampled
-        by it below (for an ST on feature maps: where on the image it looks), and a
-        histogram of its θs."""
-        sts = self.net.transformers
+        """Each ST's grid on the preview images, their resampling, and its θ histogram."""
         writer = getattr(self.logger, "experiment", None)
-        if not sts or self.preview is None or not hasattr(writer, "add_image"):
+        if self.preview is None or not hasattr(writer, "add_image"):
             return
-        x = self.preview
-        with torch.no_grad():
-            self(x)  # every ST records its θs
-        k = 0  # one panel per transformer: MNIST's parallel STs, or SVHN's in depth order
-        for st in sts:
-            thetas = st.theta.view(len(x), st.n, -1)
-            with torch.no_grad():
-                outputs = st.transformed(x, thetas)
-            for i, theta in enumerate(thetas.unbind(1)):
-                size = st.out_size or tuple(x.shape[-2:])
-                drawn = draw_grids(_rgb(x, i), st.transform, theta, size)
-                out = F.interpolate(_rgb(outputs[i], i).clamp(0, 1), size=x.shape[-2:])
-                panel = vutils.make_grid(
-                    torch.cat((drawn, out)), nrow=len(x), padding=2, pad_value=0.5
-                )
-                writer.add_image(f"st{k}/input_grid_output", panel, self.global_step)
-                writer.add_histogram(f"st{k}/theta", theta.float(), self.global_step)
-                k += 1
+        for k, (panel, theta) in enumerate(transformer_panels(self.net, self.preview)):
+            writer.add_image(f"st{k}/input_grid_output", panel, self.global_step)
+            writer.add_histogram(f"st{k}/theta", theta.float(), self.global_step)
 
     def configure_optimizers(self):
         cfg = self.hparams.schedule
@@ -173,12 +154,3 @@ class Classification(pl.LightningModule):
             "optimizer": optimiser,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
-
-
-def _rgb(images: Tensor, i: int) -> Tensor:
-    """``images`` ``(B, C, H, W)`` as RGB: colour ones as they are, else channel ``i`` (each of
-    MNIST addition's parallel STs is shown on its own digit)."""
-    if images.shape[1] == 3:
-        return images
-    c = i % images.shape[1]
-    return images[:, c : c + 1].expand(-1, 3, -1, -1)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+import torchvision.utils as vutils
+from torch import Tensor, nn
 
 from stn.nn.transforms import Transform
 
@@ -36,3 +40,30 @@ def draw_grids(
     red = torch.tensor([1.0, 0.0, 0.0]).view(1, 3)
     rgb.permute(0, 2, 3, 1)[batch[inside], row[inside], col[inside]] = red
     return rgb
+
+
+def transformer_panels(net: nn.Module, x: Tensor) -> Iterator[tuple[Tensor, Tensor]]:
+    """For each ST of ``net`` (its ``transformers``, every parallel one in turn, in depth
+    order): a panel ``(3, H', W')`` of ``x`` ``(B, C, H, W)`` in [0, 1] with the ST's sampling
+    grid drawn on, above the images as the ST resamples them (for an ST on feature maps:
+    where on the image it looks), and its θs ``(B, P)``."""
+    with torch.no_grad():
+        net(x)  # every ST records its θs
+        for st in net.transformers:
+            thetas = st.theta.view(len(x), st.n, -1)
+            outputs = st.transformed(x, thetas)
+            for i, theta in enumerate(thetas.unbind(1)):
+                size = st.out_size or tuple(x.shape[-2:])
+                drawn = draw_grids(_rgb(x, i), st.transform, theta, size)
+                out = F.interpolate(_rgb(outputs[i], i).clamp(0, 1), size=x.shape[-2:])
+                rows = torch.cat((drawn, out))
+                yield vutils.make_grid(rows, nrow=len(x), padding=2, pad_value=0.5), theta
+
+
+def _rgb(images: Tensor, i: int) -> Tensor:
+    """``images`` ``(B, C, H, W)`` as RGB: colour ones as they are, else channel ``i`` (each of
+    MNIST addition's parallel STs is shown on its own digit)."""
+    if images.shape[1] == 3:
+        return images
+    c = i % images.shape[1]
+    return images[:, c : c + 1].expand(-1, 3, -1, -1)

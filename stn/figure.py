@@ -1,0 +1,58 @@
+"""The paper's Table 1 picture from a trained run: test images with each ST's sampling grid
+drawn on them, above the STs' outputs.
+
+    python -m stn.figure RUN [--out PNG] [--n 8] [--scale 3]
+
+``RUN`` is a run folder (``outputs/...`` or ``multirun/...``); its best checkpoint is drawn
+on the first ``n`` images of its test set. The PNG stacks one panel per ST.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision.utils as vutils
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import Tensor
+
+from stn.runs import BEST, CONFIG
+from stn.tasks.classification import Classification
+from stn.tasks.visualise import transformer_panels
+
+
+def render(run: Path, n: int = 8) -> Tensor:
+    """The panels of ``run``'s best checkpoint on its first ``n`` test images, stacked
+    vertically, ``(3, H, W)`` in [0, 1]."""
+    for name in (CONFIG, BEST):
+        if not (run / name).exists():
+            raise FileNotFoundError(f"{run / name} is missing: is {run} a finished run folder?")
+    data = instantiate(OmegaConf.load(run / CONFIG).data)
+    data.setup("test")
+    x, _ = data.sets["test"][list(range(n))]
+    task = Classification.load_from_checkpoint(run / BEST, map_location="cpu", weights_only=True)
+    panels = [panel for panel, _ in transformer_panels(task.net.eval(), x)]
+    if not panels:
+        raise ValueError(f"{run} trained a network without spatial transformers: nothing to draw")
+    return torch.cat(panels, dim=1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="a finished run folder")
+    parser.add_argument("--out", type=Path, help="the PNG (default: RUN/figure.png)")
+    parser.add_argument("--n", type=int, default=8, help="test images drawn")
+    parser.add_argument("--scale", type=int, default=3, help="pixels per image pixel")
+    args = parser.parse_args(argv)
+    out = args.out or args.run / "figure.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image = render(args.run, args.n)[None]
+    vutils.save_image(F.interpolate(image, scale_factor=args.scale, mode="nearest"), out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

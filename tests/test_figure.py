@@ -1,0 +1,40 @@
+"""stn.figure: the Table 1 picture drawn from a finished run's best checkpoint."""
+
+import numpy as np
+import pytest
+from omegaconf import open_dict
+from PIL import Image
+from test_train import SHORT, _compose
+
+from stn.figure import main, render
+from stn.train import train
+
+
+def _run(fake_data, name, *overrides):
+    cfg = _compose([*SHORT, "schedule.lr=0", *overrides], fake_data)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(fake_data / name)
+    train(cfg)
+    return fake_data / name
+
+
+def test_figure_of_a_run(fake_data):
+    run = _run(fake_data, "st", "stn.n=2", "experiment=mnist_addition")
+    panels = render(run, n=4)  # two parallel STs: two panels of two rows of 4 images
+    s, pad = 42, 2
+    assert panels.shape == (3, 2 * (2 * (s + pad) + pad), 4 * (s + pad) + pad)
+    main([str(run), "--n", "4", "--scale", "2", "--out", str(fake_data / "fig.png")])
+    png = np.asarray(Image.open(fake_data / "fig.png"))
+    assert png.shape[:2] == (2 * panels.shape[1], 2 * panels.shape[2])
+    # lr 0 keeps each ST the identity: its output row repeats the input digit it is drawn on.
+    top = panels[:, pad : pad + s, pad : pad + s]
+    below = panels[:, 2 * pad + s : 2 * pad + 2 * s, pad : pad + s]
+    red = (top[0] > 0.99) & (top[1:] < 0.01).all(0)
+    assert np.allclose(top[:, ~red], below[:, ~red], atol=1 / 255)
+
+
+def test_runs_without_transformers_or_checkpoints_are_refused(fake_data):
+    with pytest.raises(FileNotFoundError, match="finished run folder"):
+        render(fake_data / "nowhere")
+    with pytest.raises(ValueError, match="without spatial transformers"):
+        render(_run(fake_data, "cnn", "stn=none"))
