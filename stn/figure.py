@@ -32,7 +32,8 @@ def render(run: Path, n: int = 8) -> Tensor:
             raise FileNotFoundError(f"{run / name} is missing: is {run} a finished run folder?")
     data = instantiate(OmegaConf.load(run / CONFIG).data)
     data.setup("test")
-    x, _ = data.sets["test"][list(range(n))]
+    batch = data.on_after_batch_transfer(next(iter(data.test_dataloader())), 0)
+    x = batch[0][:n]
     task = Classification.load_from_checkpoint(run / BEST, map_location="cpu", weights_only=True)
     panels = [panel for panel, _ in transformer_panels(task.net.eval(), x)]
     if not panels:

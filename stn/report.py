@@ -93,7 +93,8 @@ def fill(table: Table, runs: list[Run]) -> tuple[dict[tuple[str, str], Cell], se
             if run.matches(row_sel) and run.matches(col_sel):
                 cell = cells[row, col]
                 if run.status == DONE and table.metric in run.scalars:
-                    cell.values.append(run.scalars[table.metric])
+                    error = run.scalars[table.metric]
+                    cell.values.append(100 - error if table.accuracy else error)
                     if run.minutes is not None:
                         cell.minutes.append(run.minutes)
                 elif run.status == CRASHED:

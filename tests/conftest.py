@@ -59,3 +59,12 @@ def sample():
     if not (root / "train" / "digitStruct.mat").exists():
         pytest.skip(f"the SVHN sample is not at {root}")
     return root
+
+
+@pytest.fixture
+def cub_root():
+    """The real CUB-200-2011 subset beside the checkout; skipped where absent."""
+    root = SHARED_DATA / "CUB_200_2011"
+    if not (root / "images.txt").exists():
+        pytest.skip(f"the CUB-200-2011 subset is not at {root}")
+    return root

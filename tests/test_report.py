@@ -51,3 +51,15 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     csv = (fake_data / "runs" / "report.csv").read_text().splitlines()
     assert csv[0] == "table,row,column,n,mean,std,paper,diff,minutes,unfinished,failed"
     assert len(csv) == 1 + 8 * 4 + 4
+
+
+def test_accuracy_tables_show_100_minus_the_error():
+    from pathlib import Path
+
+    from stn.paper import TABLE3
+    from stn.report import DONE, Run, fill
+
+    config = {"task_name": "cub_2x", "data.size": 448}
+    runs = [Run(Path(f"r{s}"), config, DONE, {"test/err": err}) for s, err in ((0, 16), (1, 17))]
+    cells, placed = fill(TABLE3, runs)
+    assert cells["2×ST-CNN 448px", "accuracy"].values == [84, 83] and len(placed) == 2

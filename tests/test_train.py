@@ -32,7 +32,9 @@ def _compose(overrides, tmp_path=None):
             cfg.paths.output_dir = str(tmp_path / "out")
             cfg.paths.data_dir = str(tmp_path / "data")
             cfg.paths.cache_dir = str(tmp_path / "cache")
-            if not any(o.startswith("data.val_size=") for o in overrides):
+            if "val_size" in cfg.data and not any(
+                o.startswith("data.val_size=") for o in overrides
+            ):
                 cfg.data.val_size = 100
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
@@ -51,6 +53,9 @@ def test_every_table_cell_composes(experiment, model, stn):
 
 def test_experiments_cover_the_paper():
     assert EXPERIMENTS == [
+        "cub_2x",
+        "cub_4x",
+        "cub_cnn",
         "mnist_addition",
         "mnist_e",
         "mnist_p",

@@ -55,7 +55,7 @@ def read_rgb(path: Path) -> Tensor:
     """An image file as ``(3, H, W)`` uint8 (grayscale and palette images converted)."""
     try:
         with Image.open(path) as image:
-            pixels = np.asarray(image.convert("RGB"))
+            pixels = np.array(image.convert("RGB"))
     except (OSError, ValueError) as err:
         raise ValueError(f"cannot read {path} ({err}): re-extract the SVHN archive") from err
     return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()

@@ -3,7 +3,8 @@
 A network's logits are ``(B, K)`` with labels ``(B,)``, or for SVHN sequences one softmax
 per position, ``(B, 5, 11)`` with labels ``(B, 5)``: the loss sums the positions'
 cross-entropies, and an image counts as an error unless every position is right (the
-sequence error of Table 2).
+sequence error of Table 2). Batches may carry a third element, the object's box ``(B, 4)``
+(CUB), used only to measure where the STs attend.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ class Classification(pl.LightningModule):
             metrics["digit_acc"] = right[y != NO_DIGIT].float().mean() * 100
         return metrics
 
-    def _evaluate(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
-        x, y = batch
+    def _evaluate(self, batch: tuple[Tensor, ...], stage: str) -> None:
+        x, y, *box = batch
         logits = self(x)
         # sync_dist: under DDP, the mean over every process's share of the set.
         self.log(f"{stage}/loss", self.loss(logits, y), batch_size=len(y), sync_dist=True)
@@ -100,9 +101,12 @@ class Classification(pl.LightningModule):
             # Batch sizes weight the epoch's mean: images for err, true digits for digit_acc.
             n = len(y) if name == "err" else int((y != NO_DIGIT).sum())
             self.log(f"{stage}/{name}", value, prog_bar=name == "err", batch_size=n, sync_dist=True)
+        if box:  # where the STs attend: how often each one's centre lies in the object's box
+            for k, inside in enumerate(centres_in_box(self.net.transformers, box[0])):
+                self.log(f"{stage}/st{k}_in_box", inside, batch_size=len(y), sync_dist=True)
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y = batch
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        x, y = batch[:2]
         loss = self.loss(self(x), y)
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -112,12 +116,12 @@ class Classification(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
         return loss
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> None:
         if batch_idx == 0 and self.preview is None:
             self.preview = batch[0][:8].detach().clone()
         self._evaluate(batch, "val")
 
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def test_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
     def on_validation_epoch_end(self) -> None:
@@ -154,3 +158,18 @@ class Classification(pl.LightningModule):
             "optimizer": optimiser,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def centres_in_box(transformers: list, box: Tensor) -> list[Tensor]:
+    """For each ST (every parallel one in turn), the % of images whose crop centre — the
+    source point of the output's centre, from the last forward's θ — lies in ``box``
+    ``(B, 4)`` (``x0, y0, x1, y1`` normalised)."""
+    out = []
+    for st in transformers:
+        thetas = st.theta.view(len(box), st.n, -1)
+        origin = torch.zeros(1, 2, dtype=torch.float32, device=box.device)
+        for theta in thetas.unbind(1):
+            (cx, cy) = st.transform.points(theta.float(), origin)[:, 0].unbind(-1)
+            inside = (box[:, 0] <= cx) & (cx <= box[:, 2]) & (box[:, 1] <= cy) & (cy <= box[:, 3])
+            out.append(inside.float().mean() * 100)
+    return out
