@@ -124,13 +124,21 @@ def _cell_text(cell: Cell, paper: float | None) -> str:
 
 
 def markdown(table: Table, cells: dict[tuple[str, str], Cell]) -> str:
-    """The table in Markdown: each cell ``ours ± std (n) [paper, ours − paper]``."""
-    header = ["model", *(c for c, _ in table.columns)]
-    lines = [f"### {table.title}", "", "| " + " | ".join(header) + " |"]
-    lines.append("|" + "---|" * len(header))
+    """The table in Markdown: each cell ``ours ± std (n) [paper, ours − paper]``; then, if
+    any run is finished, the minutes per run of each cell."""
+    header = "| " + " | ".join(["model", *(c for c, _ in table.columns)]) + " |"
+    rule = "|" + "---|" * (1 + len(table.columns))
+    lines = [f"### {table.title}", "", header, rule]
     for row, _ in table.rows:
         texts = [_cell_text(cells[row, c], table.paper.get((row, c))) for c, _ in table.columns]
         lines.append(f"| {row} | " + " | ".join(texts) + " |")
+    if any(cell.minutes for cell in cells.values()):
+        lines += ["", "Minutes per run (first to last logged value, mean over seeds):", ""]
+        lines += [header, rule]
+        for row, _ in table.rows:
+            minutes = [cells[row, c].minutes for c, _ in table.columns]
+            texts = [f"{statistics.fmean(m):.1f}" if m else "—" for m in minutes]
+            lines.append(f"| {row} | " + " | ".join(texts) + " |")
     return "\n".join(lines)
 
 
@@ -188,6 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("path", type=Path, help="a run or multirun folder (e.g. multirun/)")
     parser.add_argument("--tables", help=f"comma-separated, of: {', '.join(TABLES)}")
     parser.add_argument("--out", type=Path, help="where report.md and report.csv go (PATH)")
+    parser.add_argument(
+        "--into", type=Path, help=f"also write the tables into this page, between {MARKS}"
+    )
     args = parser.parse_args(argv)
     if not args.path.is_dir():
         parser.error(f"{args.path} is not a folder")
@@ -204,6 +215,19 @@ def main(argv: list[str] | None = None) -> None:
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(out / "report.csv", buffer.getvalue())
+    if args.into:
+        write_text_atomic(args.into, into_page(args.into.read_text(), text))
+
+
+MARKS = ("<!-- stn.report -->", "<!-- /stn.report -->")
+
+
+def into_page(page: str, text: str) -> str:
+    """``page`` with what lies between its two ``MARKS`` replaced by ``text``."""
+    start, end = page.find(MARKS[0]), page.find(MARKS[1])
+    if start < 0 or end < start:
+        raise ValueError(f"the page has no {MARKS[0]} ... {MARKS[1]} block for the tables")
+    return page[: start + len(MARKS[0])] + "\n" + text + page[end:]
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
 
     main([str(fake_data / "runs"), "--tables", "table1,tc"])
     md = (fake_data / "runs" / "report.md").read_text()
-    assert "Table 1" in md and "cluttered" in md
+    assert "Table 1" in md and "cluttered" in md and "Minutes per run" in md
     csv = (fake_data / "runs" / "report.csv").read_text().splitlines()
     assert csv[0] == "table,row,column,n,mean,std,paper,diff,minutes,unfinished,failed"
     assert len(csv) == 1 + 8 * 4 + 4
@@ -63,3 +63,16 @@ def test_accuracy_tables_show_100_minus_the_error():
     runs = [Run(Path(f"r{s}"), config, DONE, {"test/err": err}) for s, err in ((0, 16), (1, 17))]
     cells, placed = fill(TABLE3, runs)
     assert cells["2×ST-CNN 448px", "accuracy"].values == [84, 83] and len(placed) == 2
+
+
+def test_tables_go_into_a_page_between_its_marks():
+    import pytest
+
+    from stn.report import into_page
+
+    page = "# Table 1\n\nprose\n<!-- stn.report -->\nold table\n<!-- /stn.report -->\nmore\n"
+    new = into_page(page, "new table\n")
+    assert new == "# Table 1\n\nprose\n<!-- stn.report -->\nnew table\n<!-- /stn.report -->\nmore\n"
+    assert into_page(new, "new table\n") == new  # idempotent
+    with pytest.raises(ValueError, match="has no <!-- stn"):
+        into_page("# no marks\n", "table")
