@@ -1,10 +1,13 @@
 """The paper's Table 1 picture from a trained run: test images with each ST's sampling grid
 drawn on them, above the STs' outputs.
 
-    python -m stn.figure RUN [--out PNG] [--n 8] [--scale 3]
+    python -m stn.figure RUN [--out PNG] [--n 8] [--scale 3] [--where KEY=VALUE ...]
 
 ``RUN`` is a run folder (``outputs/...`` or ``multirun/...``); its best checkpoint is drawn
-on the first ``n`` images of its test set. The PNG stacks one panel per ST.
+on the first ``n`` images of its test set. The PNG stacks one panel per ST. ``RUN`` may
+instead hold several runs: the finished one with STs, matching every ``--where`` (config
+keys such as ``model.name=cnn``), with the lowest validation error is drawn (chosen on the
+validation split, never the test set).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor
 
+from stn.report import DONE, find_runs
 from stn.runs import BEST, CONFIG
 from stn.tasks.classification import Classification
 from stn.tasks.visualise import transformer_panels
@@ -41,16 +45,36 @@ def render(run: Path, n: int = 8) -> Tensor:
     return torch.cat(panels, dim=1)
 
 
+def best_run(root: Path, where: dict[str, str]) -> Path:
+    """The finished run under ``root`` with STs, matching ``where``, of lowest ``val/err``."""
+    runs = [
+        run
+        for run in find_runs(root)
+        if run.status == DONE
+        and "val/err" in run.scalars
+        and run.config.get("stn.transform") != "none"
+        and all(str(run.config.get(key)) == value for key, value in where.items())
+    ]
+    if not runs:
+        raise FileNotFoundError(f"no finished run with STs under {root} matches {where}")
+    return min(runs, key=lambda run: run.scalars["val/err"]).path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a finished run folder")
     parser.add_argument("--out", type=Path, help="the PNG (default: RUN/figure.png)")
     parser.add_argument("--n", type=int, default=8, help="test images drawn")
     parser.add_argument("--scale", type=int, default=3, help="pixels per image pixel")
+    parser.add_argument("--where", nargs="*", default=[], help="KEY=VALUE: choose among runs")
     args = parser.parse_args(argv)
-    out = args.out or args.run / "figure.png"
+    run = args.run
+    if not (run / CONFIG).exists():
+        run = best_run(run, dict(item.split("=", 1) for item in args.where))
+        print(f"drawing {run}")
+    out = args.out or run / "figure.png"
     out.parent.mkdir(parents=True, exist_ok=True)
-    image = render(args.run, args.n)[None]
+    image = render(run, args.n)[None]
     vutils.save_image(F.interpolate(image, scale_factor=args.scale, mode="nearest"), out)
     print(f"wrote {out}")
 

@@ -38,3 +38,29 @@ def test_runs_without_transformers_or_checkpoints_are_refused(fake_data):
         render(fake_data / "nowhere")
     with pytest.raises(ValueError, match="without spatial transformers"):
         render(_run(fake_data, "cnn", "stn=none"))
+
+
+def test_the_best_run_is_chosen_on_validation_error(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from stn.figure import best_run
+
+    def fake(name, model, transform, val, test):
+        run = tmp_path / name
+        (run / "tensorboard").mkdir(parents=True)
+        (run / "config.yaml").write_text(
+            f"model:\n  name: {model}\nstn:\n  transform: {transform}\n"
+        )
+        (run / "metrics.json").write_text("{}")
+        with SummaryWriter(run / "tensorboard") as writer:
+            writer.add_scalar("val/err", val, 0)
+            writer.add_scalar("test/err", test, 0)
+
+    fake("a", "cnn", "affine", val=1.5, test=0.1)  # the lowest test error: not a criterion
+    fake("b", "cnn", "tps", val=1.2, test=0.9)
+    fake("c", "cnn", "none", val=0.5, test=0.5)  # no ST to draw
+    fake("d", "fcn", "affine", val=1.0, test=1.0)
+    assert best_run(tmp_path, {"model.name": "cnn"}) == tmp_path / "b"
+    assert best_run(tmp_path, {}) == tmp_path / "d"
+    with pytest.raises(FileNotFoundError, match="no finished run with STs"):
+        best_run(tmp_path, {"model.name": "mlp"})
