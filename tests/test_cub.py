@@ -12,7 +12,7 @@ from stn.data.cub import CUB200, CUBImages, load_image, stratified_split
 from stn.data.cub_metadata import FILES, read_cub_metadata
 from stn.nn import TRANSFORMS, build_transform
 from stn.nn.crops import crop_theta, spread_centres
-from stn.nn.models.cub import build_cub_model, inception
+from stn.nn.models.cub import PartClassifier, build_cub_model, inception
 from stn.nn.transforms.base import output_coordinates
 from stn.train import train
 
@@ -127,6 +127,8 @@ def test_networks_and_their_initial_crops():
     assert st.parts[0] is not st.parts[1]
     with pytest.raises(ValueError, match="unknown backbone 'resnet50'; valid: googlenet"):
         inception("resnet50", False)
+    with pytest.raises(ValueError, match="one part net per ST"):
+        PartClassifier(None, st.transformer, st.parts[:3], 10, 0.5)
 
 
 def test_imagenet_weights_from_the_cache_and_offline_without(tmp_path, monkeypatch):

@@ -56,22 +56,27 @@ def inception(name: str, pretrained: bool) -> nn.Module:
 class PartClassifier(nn.Module):
     """Images ``(B, 3, S, S)`` in [0, 1] → logits ``(B, num_classes)``.
 
-    With a ``transformer`` (``n`` parallel STs) the image is described by the part nets'
-    features of the ``n`` crops, concatenated; without, by the backbone's.
+    Either a ``backbone`` describes the whole image, or a ``transformer`` (``n`` parallel
+    STs, its loc net holding its own backbone) crops it and the ``n`` part nets describe the
+    crops, their features concatenated.
     """
 
     def __init__(
         self,
-        backbone: nn.Module,
+        backbone: nn.Module | None,
         transformer: ParallelSpatialTransformer | None,
         parts: Sequence[nn.Module],
         num_classes: int,
         dropout: float,
     ) -> None:
         super().__init__()
+        if (backbone is None) == (transformer is None) or len(parts) != (
+            transformer.n if transformer else 0
+        ):
+            raise ValueError("give a backbone alone, or a transformer and one part net per ST")
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
-        self.backbone = backbone if transformer is None else None
+        self.backbone = backbone
         self.transformer = transformer
         self.parts = nn.ModuleList(parts)
         width = sum(p.out_features for p in parts) if parts else backbone.out_features
@@ -122,4 +127,4 @@ def build_cub_model(
         in_features=loc_hidden,
     )
     parts = [inception(backbone, pretrained) for _ in range(n)]
-    return PartClassifier(trunk, transformer, parts, num_classes, dropout)
+    return PartClassifier(None, transformer, parts, num_classes, dropout)
