@@ -197,3 +197,15 @@ def test_tensorboard_shows_crops_and_how_often_they_hit_the_bird(cub_root, tmp_p
     assert {"val/st0_in_box", "val/st1_in_box"} <= set(tags["scalars"])
     inside = [events.Scalars(f"val/st{k}_in_box")[-1].value for k in (0, 1)]
     assert all(0 <= v <= 100 for v in inside)
+
+
+def test_loaders_batch_every_image_once_in_a_seeded_order(cub_root):
+    data = CUB200(str(cub_root.parent), size=32, batch_size=64, workers=1)
+    data.setup()
+    train = list(data.train_dataloader())
+    assert sum(len(y) for _, y, _ in train) == len(data.sets["train"])
+    assert train[0][0].dtype == torch.uint8 and train[0][0].shape[1:] == (3, 32, 32)
+    again = [y for _, y, _ in data.train_dataloader()]
+    assert all(torch.equal(a, b) for a, (_, b, _) in zip(again, train, strict=True))
+    test = torch.cat([y for _, y, _ in data.test_dataloader()])
+    assert torch.equal(test, data.sets["test"].meta.labels[data.sets["test"].rows])

@@ -59,17 +59,31 @@ class EpochBatches(Sampler[list[int]]):
 
 
 def batch_loader(
-    data: Batches,
+    data: Dataset,
     batch_size: int,
     seed: int,
     epoch: int | None = None,
     trainer: pl.Trainer | None = None,
+    workers: int = 0,
 ) -> DataLoader:
     """Batches of ``data``: in order (evaluation: every process sees the whole set), or for
-    training (``epoch`` given) that epoch's shuffled batches, this process's share of them."""
+    training (``epoch`` given) that epoch's shuffled batches, this process's share of them.
+
+    ``Batches`` are indexed a whole batch at a time in this process; any other dataset one
+    item at a time, in ``workers`` processes.
+    """
     if epoch is None:
         sampler = BatchSampler(SequentialSampler(data), batch_size, drop_last=False)
     else:
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         sampler = EpochBatches(len(data), batch_size, seed, epoch, rank, world)
-    return DataLoader(data, batch_size=None, sampler=sampler)
+    if isinstance(data, Batches):
+        return DataLoader(data, batch_size=None, sampler=sampler)
+    return DataLoader(
+        data,
+        batch_sampler=sampler,
+        num_workers=workers,
+        # Training loaders are rebuilt every epoch (fresh shuffles); evaluation ones are kept.
+        persistent_workers=workers > 0 and epoch is None,
+        pin_memory=torch.cuda.is_available(),
+    )

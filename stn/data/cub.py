@@ -22,6 +22,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from stn.data.batches import batch_loader
 from stn.data.cub_metadata import CUBMetadata, read_cub_metadata
 
 
@@ -120,26 +121,23 @@ class CUB200(pl.LightningDataModule):
             "test": CUBImages(meta, rows[~meta.train], self.size, flip=False),
         }
 
-    def _loader(self, split: str) -> DataLoader:
-        return DataLoader(
-            self.sets[split],
-            self.batch_size,
-            shuffle=split == "train",
-            num_workers=self.workers,
-            persistent_workers=self.workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
-
     def on_after_batch_transfer(self, batch: list[Tensor], dataloader_idx: int) -> list[Tensor]:
         """uint8 → float in [0, 1], on the training device."""
         x, y, box = batch
         return [x.float().div_(255), y, box]
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train")
+        # Rebuilt every epoch: shuffles seeded by (seed, epoch), each DDP process its share.
+        epoch = self.trainer.current_epoch if self.trainer is not None else 0
+        return self._loader("train", epoch)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
+
+    def _loader(self, split: str, epoch: int | None = None) -> DataLoader:
+        return batch_loader(
+            self.sets[split], self.batch_size, self.seed, epoch, self.trainer, self.workers
+        )
