@@ -4,6 +4,7 @@
 #
 #   bash scripts/reproduce_mnist.sh            # 30 epochs per run (the CPU budget)
 #   EPOCHS=10 bash scripts/reproduce_mnist.sh  # another budget, in its own folder
+# (RUNS=folder and PAGES=folder move the runs and the pages elsewhere.)
 #
 # Resumable: finished runs are skipped and an interrupted one resumes from its last
 # checkpoint, so rerun it until every cell is filled. Extra arguments go to every sweep
@@ -12,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PY:-.venv/bin/python}
 epochs=${EPOCHS:-30}
-dir=multirun/epochs$epochs
+dir=${RUNS:-multirun/epochs$epochs}
+pages=${PAGES:-experiments}
 sweep=(schedule.max_epochs="$epochs" hydra.sweep.dir="$dir" "$@")
 
 "$py" train.py -m +sweep=table1 "${sweep[@]}"
@@ -23,10 +25,10 @@ sweep=(schedule.max_epochs="$epochs" hydra.sweep.dir="$dir" "$@")
 
 for table in table1:table1_distorted_mnist tc:tc_cluttered_mnist table4:table4_mnist_addition; do
     "$py" -m stn.report "$dir" --tables "${table%%:*}" --out "$dir" \
-        --into "experiments/${table#*:}.md"
+        --into "$pages/${table#*:}.md"
 done
-mkdir -p experiments/figures
+mkdir -p "$pages/figures"
 for distortion in r rts p e tc; do
     "$py" -m stn.figure "$dir/mnist_$distortion" --where model.name=cnn \
-        --out "experiments/figures/mnist_$distortion.png"
+        --out "$pages/figures/mnist_$distortion.png"
 done

@@ -163,13 +163,12 @@ def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> lis
 def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]:
     """Markdown and CSV rows of the tables ``names`` (default: those with any run)."""
     runs = find_runs(root)
-    sections, rows, placed = [], [], set()
+    sections, rows, placed, shown = [], [], set(), set()
     for name, table in TABLES.items():
-        if names and name not in names:
-            continue
         cells, found = fill(table, runs)
-        placed |= found
-        if found or names:
+        placed |= found  # a run of a table not shown is not "outside the tables"
+        if (found and not names) or (names and name in names):
+            shown |= found
             sections.append(markdown(table, cells))
             rows += csv_rows(name, table, cells)
     loose = [run for run in runs if run.path not in placed]
@@ -180,7 +179,7 @@ def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]
             value = f", {key} {run.scalars[key]:.2f}" if key in run.scalars else ""
             lines.append(f"- `{run.path.relative_to(root)}`: {run.status}{value}")
         sections.append("\n".join(lines))
-    unfinished = [r for r in runs if r.status != DONE]
+    unfinished = [r for r in runs if r.status != DONE and (r.path in shown or r in loose)]
     if unfinished:
         lines = ["### Unfinished and failed runs", ""]
         lines += [f"- `{r.path.relative_to(root)}`: {r.status}" for r in unfinished]

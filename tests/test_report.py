@@ -44,6 +44,9 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     assert "`two`: done" in text  # outside every table, listed
     assert "5 runs" in text
     assert not any(r["table"] == "table4" for r in rows)  # no addition runs: no Table 4
+    # Asked for TC only: Table 1's runs are neither "outside the tables" nor listed unfinished.
+    tc_only, _ = report(fake_data / "runs", ["tc"])
+    assert "`two`: done" in tc_only and "st_cnn_0" not in tc_only and "`fcn`" not in tc_only
 
     main([str(fake_data / "runs"), "--tables", "table1,tc"])
     md = (fake_data / "runs" / "report.md").read_text()
