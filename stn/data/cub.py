@@ -16,14 +16,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from stn.data.batches import batch_loader
 from stn.data.cub_metadata import CUBMetadata, read_cub_metadata
+from stn.data.split_datamodule import SplitDataModule
 
 
 def load_image(path: Path, size: int) -> tuple[Tensor, tuple[int, int]]:
@@ -75,7 +74,7 @@ def stratified_split(labels: Tensor, fraction: float, seed: int) -> tuple[Tensor
     return torch.cat(train).sort().values, torch.cat(val).sort().values
 
 
-class CUB200(pl.LightningDataModule):
+class CUB200(SplitDataModule):
     """CUB-200-2011 from ``<data_dir>/CUB_200_2011`` as distributed.
 
     Args:
@@ -106,7 +105,6 @@ class CUB200(pl.LightningDataModule):
         self.workers = os.cpu_count() if workers is None else workers
         self.seed = seed
         self.image_shape = (3, size, size)
-        self.sets: dict[str, CUBImages] = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.sets:
@@ -125,19 +123,3 @@ class CUB200(pl.LightningDataModule):
         """uint8 → float in [0, 1], on the training device."""
         x, y, box = batch
         return [x.float().div_(255), y, box]
-
-    def train_dataloader(self) -> DataLoader:
-        # Rebuilt every epoch: shuffles seeded by (seed, epoch), each DDP process its share.
-        epoch = self.trainer.current_epoch if self.trainer is not None else 0
-        return self._loader("train", epoch)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
-
-    def _loader(self, split: str, epoch: int | None = None) -> DataLoader:
-        return batch_loader(
-            self.sets[split], self.batch_size, self.seed, epoch, self.trainer, self.workers
-        )

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import logging
 
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader
 
-from stn.data.batches import Batches, batch_loader
+from stn.data.batches import Batches
+from stn.data.split_datamodule import SplitDataModule
 from stn.data.svhn import prepare
 from stn.data.svhn_crops import CONTEXT
 
 log = logging.getLogger(__name__)
 
 
-class MultiDigitSVHN(pl.LightningDataModule):
+class MultiDigitSVHN(SplitDataModule):
     """Crops ``(3, size, size)`` of house-number sequences with labels ``(5,)`` (a digit per
     position, 10 where there is none).
 
@@ -58,12 +57,14 @@ class MultiDigitSVHN(pl.LightningDataModule):
             )
         self.data_dir, self.cache_dir, self.size = data_dir, cache_dir, size
         self.train_splits, self.val_size = train_splits, val_size
-        self.batch_size, self.seed, self.subset, self.workers = batch_size, seed, subset, workers
+        self.batch_size, self.seed, self.subset = batch_size, seed, subset
+        self.crop_workers = workers  # the loaders need none: crops are batched in memory
         self.image_shape = (3, size, size)
-        self.sets: dict[str, Batches] = {}
 
     def _crops(self, split: str) -> dict[str, torch.Tensor]:
-        out = prepare(self.data_dir, self.cache_dir, split, self.size, self.subset, self.workers)
+        out = prepare(
+            self.data_dir, self.cache_dir, split, self.size, self.subset, self.crop_workers
+        )
         log.info(
             "SVHN %s: %d crops (%d sequences longer than 5 digits dropped)",
             split,
@@ -90,16 +91,3 @@ class MultiDigitSVHN(pl.LightningDataModule):
         self.sets["val"] = Batches(images, labels, rows=val)
         test = self._crops("test")
         self.sets["test"] = Batches(test["images"], test["labels"])
-
-    def train_dataloader(self) -> DataLoader:
-        epoch = self.trainer.current_epoch if self.trainer is not None else 0
-        return self._loader("train", epoch)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
-
-    def _loader(self, split: str, epoch: int | None = None) -> DataLoader:
-        return batch_loader(self.sets[split], self.batch_size, self.seed, epoch, self.trainer)
