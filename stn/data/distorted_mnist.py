@@ -8,15 +8,15 @@ import json
 import logging
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from stn.data.batches import Batches, batch_loader
+from stn.data.batches import Batches
 from stn.data.cache import cached
 from stn.data.distortions import DIGIT, DISTORTIONS, check_distortion
 from stn.data.mnist import data_dir, digits_checksum, load_mnist
+from stn.data.split_datamodule import SplitDataModule
 
 log = logging.getLogger(__name__)
 CHUNK = 4096  # digits distorted at a time: bounds the float32 working memory
@@ -55,7 +55,7 @@ def distort(
     }
 
 
-class DistortedMNIST(pl.LightningDataModule):
+class DistortedMNIST(SplitDataModule):
     """MNIST digits under one of the paper's distortions.
 
     Args:
@@ -108,7 +108,6 @@ class DistortedMNIST(pl.LightningDataModule):
         self.download = download
         self.subset = subset
         self.num_classes = 10 if digits_per_sample == 1 else 19
-        self.sets: dict[str, Batches] = {}
 
     def prepare_data(self) -> None:
         load_mnist(data_dir(self.data_dir), train=True, download=self.download)
@@ -160,30 +159,20 @@ class DistortedMNIST(pl.LightningDataModule):
         arrays = cached(path, recipe, build)
         return Batches(arrays["images"], arrays["labels"])
 
-    def _loader(self, data: Batches, epoch: int | None = None) -> DataLoader:
-        return batch_loader(data, self.batch_size, self.seed, epoch, self.trainer)
-
     def train_dataloader(self) -> DataLoader:
         # The trainer reloads this loader every epoch: fresh shuffles (and distortions).
-        epoch = self.trainer.current_epoch if self.trainer is not None else 0
-        if self.train_distortions == "fixed":
-            return self._loader(self.sets["train"], epoch)
-        digits, labels = self.splits["train"]
-        arrays = distort(
-            digits,
-            labels,
-            self.name,
-            self.params,
-            self.digits_per_sample,
-            (self.seed + 1) * 100_003 + epoch,
-        )
-        return self._loader(Batches(arrays["images"], arrays["labels"]), epoch)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.sets["val"])
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.sets["test"])
+        if self.train_distortions == "fresh":
+            digits, labels = self.splits["train"]
+            arrays = distort(
+                digits,
+                labels,
+                self.name,
+                self.params,
+                self.digits_per_sample,
+                (self.seed + 1) * 100_003 + self.epoch,
+            )
+            self.sets["train"] = Batches(arrays["images"], arrays["labels"])
+        return super().train_dataloader()
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -22,9 +22,13 @@ class SplitDataModule(pl.LightningDataModule):
         super().__init__()
         self.sets: dict[str, Dataset] = {}
 
+    @property
+    def epoch(self) -> int:
+        """The trainer's current epoch (0 without a trainer)."""
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
     def train_dataloader(self) -> DataLoader:
-        epoch = self.trainer.current_epoch if self.trainer is not None else 0
-        return self._loader("train", epoch)
+        return self._loader("train", self.epoch)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")
