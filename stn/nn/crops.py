@@ -34,10 +34,11 @@ def crop_theta(transform: Transform, scale: float, centres: Tensor) -> Tensor:
     jacobian = torch.autograd.functional.jacobian(
         lambda theta: transform.points(theta[None], xy)[0].flatten(), identity
     )  # (2 · points, n_params)
+    start = transform.points(identity[None], xy)[0]
     thetas = []
     for centre in centres.double():
         target = scale * xy + centre
-        residual = (target - transform.points(identity[None], xy)[0]).flatten()
+        residual = (target - start).flatten()
         step = torch.linalg.lstsq(jacobian, residual[:, None]).solution[:, 0]
         theta = identity + step
         if not torch.allclose(transform.points(theta[None], xy)[0], target, atol=1e-6):
