@@ -21,7 +21,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from stn.files import write_text_atomic
-from stn.runs import CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten
+from stn.runs import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten
 from stn.tasks.classification import Classification
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def train(cfg: DictConfig) -> float:
     # best.ckpt by val/err; last.ckpt every epoch (Lightning's save_last only saves when
     # the best one does). Fixed names, so that a resumed run overwrites them.
     checkpoint = ModelCheckpoint(
-        last.parent, "best", monitor=MONITOR, mode="min", enable_version_counter=False
+        last.parent, Path(BEST).stem, monitor=MONITOR, mode="min", enable_version_counter=False
     )
     every_epoch = ModelCheckpoint(last.parent, last.stem, enable_version_counter=False)
     trainer = pl.Trainer(
