@@ -126,19 +126,24 @@ def _cell_text(cell: Cell, paper: float | None) -> str:
 def markdown(table: Table, cells: dict[tuple[str, str], Cell]) -> str:
     """The table in Markdown: each cell ``ours ± std (n) [paper, ours − paper]``; then, if
     any run is finished, the minutes per run of each cell."""
-    header = "| " + " | ".join(["model", *(c for c, _ in table.columns)]) + " |"
-    rule = "|" + "---|" * (1 + len(table.columns))
-    lines = [f"### {table.title}", "", header, rule]
-    for row, _ in table.rows:
-        texts = [_cell_text(cells[row, c], table.paper.get((row, c))) for c, _ in table.columns]
-        lines.append(f"| {row} | " + " | ".join(texts) + " |")
+
+    def grid(text) -> list[str]:  # the table's rows × columns, each cell's text(row, column)
+        header = "| " + " | ".join(["model", *(c for c, _ in table.columns)]) + " |"
+        lines = [header, "|" + "---|" * (1 + len(table.columns))]
+        for row, _ in table.rows:
+            lines.append(f"| {row} | " + " | ".join(text(row, c) for c, _ in table.columns) + " |")
+        return lines
+
+    lines = [f"### {table.title}", ""]
+    lines += grid(lambda row, col: _cell_text(cells[row, col], table.paper.get((row, col))))
     if any(cell.minutes for cell in cells.values()):
         lines += ["", "Minutes per run (first to last logged value, mean over seeds):", ""]
-        lines += [header, rule]
-        for row, _ in table.rows:
-            minutes = [cells[row, c].minutes for c, _ in table.columns]
-            texts = [f"{statistics.fmean(m):.1f}" if m else "—" for m in minutes]
-            lines.append(f"| {row} | " + " | ".join(texts) + " |")
+
+        def mean_minutes(row: str, col: str) -> str:
+            minutes = cells[row, col].minutes
+            return f"{statistics.fmean(minutes):.1f}" if minutes else "—"
+
+        lines += grid(mean_minutes)
     return "\n".join(lines)
 
 
@@ -179,7 +184,7 @@ def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]
             value = f", {key} {run.scalars[key]:.2f}" if key in run.scalars else ""
             lines.append(f"- `{run.path.relative_to(root)}`: {run.status}{value}")
         sections.append("\n".join(lines))
-    unfinished = [r for r in runs if r.status != DONE and (r.path in shown or r in loose)]
+    unfinished = [r for r in runs if r.status != DONE and (r.path in shown or r.path not in placed)]
     if unfinished:
         lines = ["### Unfinished and failed runs", ""]
         lines += [f"- `{r.path.relative_to(root)}`: {r.status}" for r in unfinished]
