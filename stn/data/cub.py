@@ -5,9 +5,8 @@ processes straight to the input size.
 Every image is resized to ``size × size`` (the whole bird stays in view, which the parts
 need); training images are also flipped left–right at random. Batches are ``(x, y, box)``:
 images ``(B, 3, S, S)`` (uint8 from the loader, float in [0, 1] on the device), labels
-``(B,)``, and the bird's bounding box ``(B, 4)``
-as ``x0, y0, x1, y1`` in normalised coordinates (for evaluating where the STs attend; never
-for training).
+``(B,)``, and the bird's bounding box ``(B, 4)`` as ``x0, y0, x1, y1`` in normalised
+coordinates (for evaluating where the STs attend; never for training).
 """
 
 from __future__ import annotations
@@ -51,10 +50,8 @@ class CUBImages(Dataset):
         row = int(self.rows[i])
         image, (width, height) = load_image(self.meta.paths[row], self.size)
         x, y, w, h = self.meta.boxes[row].tolist()
-        box = (
-            torch.tensor([2 * x / width, 2 * y / height, 2 * (x + w) / width, 2 * (y + h) / height])
-            - 1
-        )
+        corners = torch.tensor([x / width, y / height, (x + w) / width, (y + h) / height])
+        box = 2 * corners - 1  # normalised coordinates, as the STs' θs use
         if self.flip and torch.rand(()) < 0.5:
             image, box = image.flip(-1), box[[2, 1, 0, 3]] * torch.tensor([-1, 1, -1, 1])
         return image, self.meta.labels[row], box

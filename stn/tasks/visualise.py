@@ -52,8 +52,8 @@ def transformer_panels(net: nn.Module, x: Tensor) -> Iterator[tuple[Tensor, Tens
         for st in net.transformers:
             thetas = st.theta.view(len(x), st.n, -1)
             outputs = st.transformed(x, thetas)
+            size = st.out_size or tuple(x.shape[-2:])
             for i, theta in enumerate(thetas.unbind(1)):
-                size = st.out_size or tuple(x.shape[-2:])
                 drawn = draw_grids(_rgb(x, i), st.transform, theta, size)
                 out = F.interpolate(_rgb(outputs[i], i).clamp(0, 1), size=x.shape[-2:])
                 rows = torch.cat((drawn, out))
