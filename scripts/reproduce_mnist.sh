@@ -4,7 +4,7 @@
 #
 #   bash scripts/reproduce_mnist.sh            # 30 epochs per run (the CPU budget)
 #   EPOCHS=10 bash scripts/reproduce_mnist.sh  # another budget, in its own folder
-# (RUNS=folder and PAGES=folder move the runs and the pages elsewhere.)
+# (RUNS=folder, PAGES=folder and README=file move the runs, pages and headline elsewhere.)
 #
 # Resumable: finished runs are skipped and an interrupted one resumes from its last
 # checkpoint, so rerun it until every cell is filled. Extra arguments go to every sweep
@@ -23,10 +23,12 @@ sweep=(schedule.max_epochs="$epochs" hydra.sweep.dir="$dir" "$@")
 "$py" train.py -m experiment=mnist_addition model=fcn stn=affine,projective,tps stn.n=1,2 \
     "${sweep[@]}"
 
+report=("$py" -m stn.report "$dir")
+"${report[@]}" --tables table1,tc,table4  # report.md and report.csv in $dir
 for table in table1:table1_distorted_mnist tc:tc_cluttered_mnist table4:table4_mnist_addition; do
-    "$py" -m stn.report "$dir" --tables "${table%%:*}" --out "$dir" \
-        --into "$pages/${table#*:}.md"
+    "${report[@]}" --tables "${table%%:*}" --into "$pages/${table#*:}.md"
 done
+"${report[@]}" --tables table1,tc,table4 --brief --into "${README:-README.md}"
 mkdir -p "$pages/figures"
 for distortion in r rts p e tc; do
     "$py" -m stn.figure "$dir/mnist_$distortion" --where model.name=cnn \

@@ -5,7 +5,8 @@ reads its TensorBoard events with tensorboard's own reader, places it in the cel
 paper table whose row and column match its config, and prints ours (mean ± std over seeds)
 beside the paper's with the difference. Runs still going and failed runs are counted in
 their cells and listed, never dropped; runs that fit no table are listed too. Writes
-``report.md`` and ``report.csv`` to PATH (or ``--out``).
+``report.md`` and ``report.csv`` to PATH (or ``--out``); ``--into PAGE`` writes the tables
+into a Markdown page instead, and ``--brief`` leaves out all but the tables (for a README).
 """
 
 from __future__ import annotations
@@ -123,9 +124,9 @@ def _cell_text(cell: Cell, paper: float | None) -> str:
     return " ".join(parts)
 
 
-def markdown(table: Table, cells: dict[tuple[str, str], Cell]) -> str:
+def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = True) -> str:
     """The table in Markdown: each cell ``ours ± std (n) [paper, ours − paper]``; then, if
-    any run is finished, the minutes per run of each cell."""
+    ``minutes`` and any run is finished, the minutes per run of each cell."""
 
     def grid(text) -> list[str]:  # the table's rows × columns, each cell's text(row, column)
         header = "| " + " | ".join(["model", *(c for c, _ in table.columns)]) + " |"
@@ -136,7 +137,7 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell]) -> str:
 
     lines = [f"### {table.title}", ""]
     lines += grid(lambda row, col: _cell_text(cells[row, col], table.paper.get((row, col))))
-    if any(cell.minutes for cell in cells.values()):
+    if minutes and any(cell.minutes for cell in cells.values()):
         lines += ["", "Minutes per run (first to last logged value, mean over seeds):", ""]
 
         def mean_minutes(row: str, col: str) -> str:
@@ -165,8 +166,11 @@ def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> lis
     return rows
 
 
-def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]:
-    """Markdown and CSV rows of the tables ``names`` (default: those with any run)."""
+def report(
+    root: Path, names: list[str] | None = None, brief: bool = False
+) -> tuple[str, list[dict]]:
+    """Markdown and CSV rows of the tables ``names`` (default: those with any run); ``brief``
+    Markdown has the tables alone, without minutes or the lists of runs."""
     runs = find_runs(root)
     sections, rows, placed, shown = [], [], set(), set()
     for name, table in TABLES.items():
@@ -174,9 +178,10 @@ def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]
         placed |= found  # a run of a table not shown is not "outside the tables"
         if (found and not names) or (names and name in names):
             shown |= found
-            sections.append(markdown(table, cells))
+            sections.append(markdown(table, cells, minutes=not brief))
             rows += csv_rows(name, table, cells)
-    loose = [run for run in runs if run.path not in placed]
+    listed = [] if brief else runs
+    loose = [run for run in listed if run.path not in placed]
     if loose:
         lines = ["### Runs outside these tables", ""]
         for run in loose:
@@ -184,7 +189,9 @@ def report(root: Path, names: list[str] | None = None) -> tuple[str, list[dict]]
             value = f", {key} {run.scalars[key]:.2f}" if key in run.scalars else ""
             lines.append(f"- `{run.path.relative_to(root)}`: {run.status}{value}")
         sections.append("\n".join(lines))
-    unfinished = [r for r in runs if r.status != DONE and (r.path in shown or r.path not in placed)]
+    unfinished = [
+        r for r in listed if r.status != DONE and (r.path in shown or r.path not in placed)
+    ]
     if unfinished:
         lines = ["### Unfinished and failed runs", ""]
         lines += [f"- `{r.path.relative_to(root)}`: {r.status}" for r in unfinished]
@@ -199,10 +206,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("path", type=Path, help="a run or multirun folder (e.g. multirun/)")
     parser.add_argument("--tables", help=f"comma-separated, of: {', '.join(TABLES)}")
-    parser.add_argument("--out", type=Path, help="where report.md and report.csv go (PATH)")
     parser.add_argument(
-        "--into", type=Path, help=f"also write the tables into this page, between {MARKS}"
+        "--out", type=Path, help="where report.md and report.csv go (PATH; none with --into)"
     )
+    parser.add_argument("--into", type=Path, help=f"write the tables into a page, between {MARKS}")
+    parser.add_argument("--brief", action="store_true", help="the tables only (no minutes, lists)")
     args = parser.parse_args(argv)
     if not args.path.is_dir():
         parser.error(f"{args.path} is not a folder")
@@ -210,15 +218,16 @@ def main(argv: list[str] | None = None) -> None:
     unknown = set(names or ()) - set(TABLES)
     if unknown:
         parser.error(f"unknown table(s) {', '.join(sorted(unknown))}; valid: {', '.join(TABLES)}")
-    text, rows = report(args.path, names)
+    text, rows = report(args.path, names, args.brief)
     print(text)
-    out = args.out or args.path
-    write_text_atomic(out / "report.md", text)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, CSV_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(out / "report.csv", buffer.getvalue())
+    out = args.out or (None if args.into else args.path)
+    if out:
+        write_text_atomic(out / "report.md", text)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text_atomic(out / "report.csv", buffer.getvalue())
     if args.into:
         write_text_atomic(args.into, into_page(args.into.read_text(), text))
 

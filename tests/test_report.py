@@ -48,6 +48,15 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     tc_only, _ = report(fake_data / "runs", ["tc"])
     assert "`two`: done" in tc_only and "st_cnn_0" not in tc_only and "`fcn`" not in tc_only
 
+    # Into a page, brief: the tables alone, and no report files.
+    page = fake_data / "README.md"
+    page.write_text("# Results\n<!-- stn.report -->\n<!-- /stn.report -->\nmore\n")
+    main([str(fake_data / "runs"), "--tables", "table1", "--brief", "--into", str(page)])
+    brief = page.read_text()
+    assert "| ST-CNN Aff | " in brief and brief.endswith("<!-- /stn.report -->\nmore\n")
+    assert "Minutes" not in brief and "### Unfinished" not in brief and "`two`" not in brief
+    assert not (fake_data / "runs" / "report.md").exists()
+
     main([str(fake_data / "runs"), "--tables", "table1,tc"])
     md = (fake_data / "runs" / "report.md").read_text()
     assert "Table 1" in md and "cluttered" in md and "Minutes per run" in md
