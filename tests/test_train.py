@@ -167,6 +167,21 @@ def test_a_run_stopped_before_validation_tests_its_last_weights(fake_data):
     assert math.isnan(metrics["val/err"]) and 0 <= metrics["test/err"] <= 100
 
 
+def test_learning_rate_warms_up_linearly_then_follows_its_schedule():
+    cfg = _compose(["experiment=mnist_r", "schedule=paper", "schedule.warmup_steps=100"])
+    schedule = {**cfg.schedule, "step_size": 300, "loc_lr_factor": 0.5}
+    task = Classification(cfg.model, cfg.stn, schedule, [1, 28, 28], 10)
+    scheduler = task.configure_optimizers()["lr_scheduler"]["scheduler"]
+    lrs = []
+    for _ in range(301):
+        lrs.append([g["lr"] for g in scheduler.optimizer.param_groups])
+        scheduler.step()
+    lr = cfg.schedule.lr
+    expected = {0: lr / 100, 49: lr / 2, 99: lr, 299: lr, 300: lr * cfg.schedule.gamma}
+    for it, want in expected.items():  # the loc net's group is warmed up alike
+        assert lrs[it] == pytest.approx([want, want * 0.5], rel=1e-12)
+
+
 def _weights(out):
     return torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
 

@@ -42,7 +42,8 @@ class Classification(pl.LightningModule):
         schedule: ``optimizer`` (``sgd`` with ``momentum``, or ``adam``), ``lr``,
             ``weight_decay``, ``loc_lr_factor`` (the localisation nets' learning rate relative
             to the rest), ``scheduler`` (``step``: ×``gamma``
-            every ``step_size`` iterations, the paper's; ``cosine``: to 0 over the run).
+            every ``step_size`` iterations, the paper's; ``cosine``: to 0 over the run), after
+            ``warmup_steps`` of linear warm-up (0: none).
         in_shape: ``(C, H, W)`` of the inputs; num_classes: classes.
         channels_last: run convolutions in the channels-last memory format.
 
@@ -153,7 +154,11 @@ class Classification(pl.LightningModule):
         else:
             total = max(1, int(self.trainer.estimated_stepping_batches))
             factor = lambda it: 0.5 * (1 + math.cos(math.pi * min(it, total) / total))  # noqa: E731
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
+        # A linear warm-up from lr / warmup_steps: Adam's first full-size steps kill ReLUs.
+        warmup = max(1, cfg["warmup_steps"])
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimiser, lambda it: min(1.0, (it + 1) / warmup) * factor(it)
+        )
         return {
             "optimizer": optimiser,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
