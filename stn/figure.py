@@ -18,28 +18,19 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 import torchvision.utils as vutils
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torch import Tensor
 
 from stn.report import DONE, find_runs
-from stn.runs import BEST, CONFIG
-from stn.tasks.classification import Classification
+from stn.runs import CONFIG
 from stn.tasks.visualise import transformer_panels
+from stn.trained import first_images, load
 
 
 def render(run: Path, n: int = 8) -> Tensor:
     """The panels of ``run``'s best checkpoint on its first ``n`` test images, stacked
     vertically, ``(3, H, W)`` in [0, 1]."""
-    for name in (CONFIG, BEST):
-        if not (run / name).exists():
-            raise FileNotFoundError(f"{run / name} is missing: is {run} a finished run folder?")
-    data = instantiate(OmegaConf.load(run / CONFIG).data)
-    data.setup("test")
-    batch = data.on_after_batch_transfer(next(iter(data.test_dataloader())), 0)
-    x = batch[0][:n]
-    task = Classification.load_from_checkpoint(run / BEST, map_location="cpu", weights_only=True)
-    panels = [panel for panel, _ in transformer_panels(task.net.eval(), x)]
+    data, task = load(run)
+    panels = [panel for panel, _ in transformer_panels(task.net, first_images(data, "test", n))]
     if not panels:
         raise ValueError(f"{run} trained a network without spatial transformers: nothing to draw")
     return torch.cat(panels, dim=1)
