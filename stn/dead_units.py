@@ -29,7 +29,7 @@ def dead_units(net: nn.Module, x: Tensor) -> list[tuple[str, int, int]]:
     counts = []
 
     def count(name: str, output: Tensor) -> None:
-        peak = output.flatten(2).amax(dim=(0, 2)) if output.dim() > 2 else output.amax(0)
+        peak = output.transpose(0, 1).flatten(1).amax(1)  # (units,): over images and pixels
         counts.append((name, int((peak <= 0).sum()), output.shape[1]))
 
     hooks = [

@@ -36,9 +36,10 @@ def first_images(data: pl.LightningDataModule, split: str, n: int) -> Tensor:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
     loader = data.val_dataloader() if split == "val" else data.test_dataloader()
-    images = []
+    images, count = [], 0
     for i, batch in enumerate(loader):
         images.append(data.on_after_batch_transfer(batch, i)[0])
-        if sum(len(x) for x in images) >= n:
+        count += len(images[-1])
+        if count >= n:
             break
     return torch.cat(images)[:n]
