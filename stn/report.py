@@ -30,8 +30,9 @@ DONE, UNFINISHED, CRASHED = "done", "unfinished", "failed"
 
 @dataclass
 class Run:
-    """One training run: its folder, flattened config, status, last scalar values, and the
-    minutes from its first logged value to its last (a resumed run's include the pause)."""
+    """One training run: its folder, flattened config, status, last scalar values, and its
+    minutes of training: first to last logged value of each sitting (event file), summed, so
+    the pause before a resumed run is not counted."""
 
     path: Path
     config: dict
@@ -46,23 +47,24 @@ class Run:
 def read_run(path: Path) -> Run:
     """The run recorded in folder ``path`` (which holds ``config.yaml``)."""
     config = flatten(OmegaConf.to_container(OmegaConf.load(path / CONFIG)))
-    scalars, times = {}, []
-    events = path / TENSORBOARD
-    if events.is_dir():
+    series: dict[str, list[float]] = {}
+    seconds = 0.0
+    for events in sorted((path / TENSORBOARD).glob("events.out.tfevents.*")):  # in time order
         acc = EventAccumulator(str(events), size_guidance={"scalars": 0}).Reload()
+        times = []
         for tag in acc.Tags()["scalars"]:
-            values = [float(e.value) for e in acc.Scalars(tag)]
+            series.setdefault(tag, []).extend(float(e.value) for e in acc.Scalars(tag))
             times += [e.wall_time for e in acc.Scalars(tag)]
-            # The last value; for the validation error the best (the tested checkpoint's).
-            scalars[tag] = min(values) if tag == "val/err" else values[-1]
+        seconds += max(times) - min(times) if times else 0.0
+    # The last value; for the validation error the best (the tested checkpoint's).
+    scalars = {tag: min(v) if tag == "val/err" else v[-1] for tag, v in series.items()}
     if (path / FAILED).exists():
         status = CRASHED
     elif (path / METRICS).exists():
         status = DONE
     else:
         status = UNFINISHED
-    minutes = (max(times) - min(times)) / 60 if times else None
-    return Run(path, config, status, scalars, minutes)
+    return Run(path, config, status, scalars, seconds / 60 if series else None)
 
 
 def find_runs(root: Path) -> list[Run]:
@@ -138,7 +140,7 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = T
     lines = [f"### {table.title}", ""]
     lines += grid(lambda row, col: _cell_text(cells[row, col], table.paper.get((row, col))))
     if minutes and any(cell.minutes for cell in cells.values()):
-        lines += ["", "Minutes per run (first to last logged value, mean over seeds):", ""]
+        lines += ["", "Minutes per run (training time, pauses left out; mean over seeds):", ""]
 
         def mean_minutes(row: str, col: str) -> str:
             minutes = cells[row, col].minutes

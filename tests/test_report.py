@@ -34,7 +34,7 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     assert abs(cell["mean"] - statistics.fmean(errors)) < 1e-6
     assert abs(cell["std"] - statistics.stdev(errors)) < 1e-6
     assert abs(cell["diff"] - (cell["mean"] - 0.5)) < 1e-9
-    assert 0 < cell["minutes"] < 5  # first to last logged value, averaged over the seeds
+    assert 0 < cell["minutes"] < 5  # training time, averaged over the seeds
     fcn = next(r for r in rows if (r["row"], r["column"]) == ("FCN", "RTS"))
     cnn = next(r for r in rows if (r["row"], r["column"]) == ("CNN", "RTS"))
     assert (fcn["n"], fcn["unfinished"], fcn["failed"]) == (0, 1, 0)
@@ -88,3 +88,22 @@ def test_tables_go_into_a_page_between_its_marks():
     assert into_page(new, "new table\n") == new  # idempotent
     with pytest.raises(ValueError, match="has no <!-- stn"):
         into_page("# no marks\n", "table")
+
+
+def test_a_resumed_runs_minutes_leave_out_the_pause(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from stn.report import read_run
+
+    run = tmp_path / "run"
+    (run / "tensorboard").mkdir(parents=True)
+    (run / "config.yaml").write_text("task_name: mnist_r\n")
+    start = 1.8e9
+    # Two sittings (event files, named in the order written) of 2 and 3 minutes, an hour apart.
+    for t0, t1, err in [(0, 120, 0.05), (3720, 3900, 0.03)]:
+        with SummaryWriter(run / "tensorboard") as writer:
+            writer.add_scalar("val/err", err + 0.01, 0, walltime=start + t0)
+            writer.add_scalar("val/err", err, 1, walltime=start + t1)
+    result = read_run(run)
+    assert abs(result.minutes - 5) < 1e-6
+    assert abs(result.scalars["val/err"] - 0.03) < 1e-6  # the best over both sittings
