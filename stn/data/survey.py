@@ -1,0 +1,110 @@
+"""How much each configured distortion destroys, measured before any training, over the
+MNIST test digits: the share of warps that mirror the digit, and how much ink is left.
+
+A warp mirrors (some of) the digit where its sampling grid's Jacobian is negative at a
+pixel that samples the digit's image: a TPS folded over itself, or a homography that shows
+the digit from behind (P does when a corner's noise drags it inside the quad). No front
+view of a flat digit does either. The ink
+left, Σ distorted / Σ digit, falls with down-scaling (by the area, s²) and with squashing.
+
+    python -m stn.data.survey [r rts p e] [--data DIR] [--out PNG]
+
+prints a Markdown table, and with ``--out`` draws each distortion's first 16 test digits,
+one row each.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision.utils as vutils
+from omegaconf import OmegaConf
+from torch import Tensor
+
+from stn.data.distorted_mnist import distort
+from stn.data.mnist import data_dir, load_mnist
+from stn.nn import build_transform
+
+ROOT = Path(__file__).parents[2]
+CONFIGS = ROOT / "configs" / "data" / "distortion"
+SEED = 0
+
+
+def mirrored(theta: Tensor, size: int) -> Tensor:
+    """Which warps θ ``(B, P)`` (affine 6, projective 8, TPS 2·g² params) show some of the
+    digit mirrored on a ``size`` square: ``(B,)`` bool, true where the sampling grid's
+    Jacobian determinant is negative at a pixel that samples inside the source image."""
+    n = theta.shape[1]
+    kind = {6: "affine", 8: "projective"}.get(n, "tps")
+    kwargs = {"grid_size": round((n / 2) ** 0.5)} if kind == "tps" else {}
+    grid = build_transform(kind, **kwargs).grid(theta.double(), (size, size))  # (B, H, W, 2)
+    corner = grid[:, :-1, :-1]
+    dx = grid[:, :-1, 1:] - corner  # along a row
+    dy = grid[:, 1:, :-1] - corner  # down a column
+    det = dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]
+    inside = (corner.abs() <= 1).all(-1)  # the rest samples the empty border
+    return ((det < 0) & inside).flatten(1).any(1)
+
+
+def survey(name: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float], Tensor]:
+    """Mirrored share and ink left for distortion ``name`` (its config's parameters) over
+    ``digits`` ``(N, 28, 28)`` uint8, and the distorted images ``(N, 1, S, S)`` uint8."""
+    params = OmegaConf.to_container(OmegaConf.load(CONFIGS / f"{name}.yaml"))
+    params.pop("name")
+    out = distort(digits, labels, name, params, digits_per_sample=1, seed=SEED)
+    images = out["images"]
+    ink = images.flatten(1).float().sum(1) / digits.flatten(1).float().sum(1)
+    stats = {
+        "mirrored": mirrored(out["theta"], images.shape[-1]).float().mean().item(),
+        "ink_median": ink.median().item(),
+        "ink_below_quarter": (ink < 0.25).float().mean().item(),
+    }
+    return stats, images
+
+
+def sheet(rows: list[Tensor], scale: int = 2) -> Tensor:
+    """Rows of images ``(n, 1, S_i, S_i)`` uint8, centred on the largest canvas: one image."""
+    side = max(row.shape[-1] for row in rows)
+    padded = []
+    for row in rows:
+        before = (side - row.shape[-1]) // 2
+        after = side - row.shape[-1] - before
+        padded.append(F.pad(row.float() / 255, (before, after, before, after)))
+    big = F.interpolate(torch.cat(padded), scale_factor=scale, mode="nearest")
+    return vutils.make_grid(big, nrow=len(rows[0]), padding=2, pad_value=0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", default=["r", "rts", "p", "e"])
+    parser.add_argument("--data", help="folder holding MNIST/ ($STN_DATA_DIR, ../shared/data)")
+    parser.add_argument("--out", type=Path, help="a PNG of each distortion's first 16 digits")
+    args = parser.parse_args(argv)
+    root = Path(args.data) if args.data else data_dir(ROOT.parent / "shared" / "data")
+    digits, labels = load_mnist(root, train=False)
+    lines = [
+        f"{len(digits):,} test digits, seed {SEED}:",
+        "",
+        "| distortion | mirrored (%) | ink left, median | ink left < 1/4 (%) |",
+        "|---|---|---|---|",
+    ]
+    rows = []
+    for name in args.names:
+        stats, images = survey(name, digits, labels)
+        lines.append(
+            f"| {name.upper()} | {100 * stats['mirrored']:.2f} | {stats['ink_median']:.2f} "
+            f"| {100 * stats['ink_below_quarter']:.2f} |"
+        )
+        rows.append(images[:16])
+    print("\n".join(lines))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        vutils.save_image(sheet(rows), args.out)
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
