@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -30,16 +31,27 @@ def load(run: Path, checkpoint: str = BEST) -> tuple[pl.LightningDataModule, Cla
     return data, task.eval()
 
 
-def first_images(data: pl.LightningDataModule, split: str, n: int) -> Tensor:
-    """The first ``n`` images ``(n, C, H, W)`` of ``split`` (``val`` | ``test``), as the
-    network sees them."""
+def batches(data: pl.LightningDataModule, split: str) -> Iterator[tuple[Tensor, Tensor]]:
+    """``split``'s (``val`` | ``test``) batches in order, images as the network sees them."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
     loader = data.val_dataloader() if split == "val" else data.test_dataloader()
-    images, count = [], 0
     for i, batch in enumerate(loader):
-        images.append(data.on_after_batch_transfer(batch, i)[0])
-        count += len(images[-1])
+        yield data.on_after_batch_transfer(batch, i)
+
+
+def first_images(data: pl.LightningDataModule, split: str, n: int) -> Tensor:
+    """The first ``n`` images ``(n, C, H, W)`` of ``split``, as the network sees them."""
+    images, count = [], 0
+    for x, _ in batches(data, split):
+        images.append(x)
+        count += len(x)
         if count >= n:
             break
     return torch.cat(images)[:n]
+
+
+@torch.no_grad()
+def predictions(data: pl.LightningDataModule, task: Classification, split: str) -> Tensor:
+    """The class ``task`` predicts for each sample of ``split``, in order: ``(N,)``."""
+    return torch.cat([task(x).argmax(-1) for x, _ in batches(data, split)])

@@ -1,10 +1,10 @@
-"""stn.data.survey: mirroring warps are told from the rest, and the survey runs end to end."""
+"""stn.survey: mirroring warps are told from the rest, and the survey runs end to end."""
 
 import torch
 
 from stn.data.distortions import homography
-from stn.data.survey import main, mirrored
 from stn.nn import build_transform
+from stn.survey import main, mirrored
 
 SQUARE = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
 
@@ -33,3 +33,27 @@ def test_survey_prints_each_distortion_and_draws_them(fake_data, capsys, tmp_pat
     text = capsys.readouterr().out
     assert "| R | 0.00 | " in text  # a rotation never mirrors
     assert "| P | " in text and (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_a_runs_test_error_is_split_between_damaged_and_intact_digits(fake_data, capsys):
+    import json
+
+    import pytest
+    from test_figure import _run
+
+    from stn.survey import errors_by_damage
+
+    run = _run(fake_data, "p", "experiment=mnist_p", "test=true")
+    split = errors_by_damage(run)
+    (n_bad, bad), (n_ok, ok), (n, err) = split["damaged"], split["intact"], split["all"]
+    assert n_bad + n_ok == n == 100 and n_bad > 0  # P damages some of the 100 fake digits
+    assert abs((n_bad * bad + n_ok * ok) / n - err) < 1e-4
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert abs(err - metrics["test/err"]) <= 100 / n  # fp32 here, the run's precision there
+    capsys.readouterr()
+    main(["--runs", str(run)])
+    assert f"| {run} | {n_bad}, {bad:.2f} | " in capsys.readouterr().out
+
+    addition = _run(fake_data, "add", "experiment=mnist_addition")
+    with pytest.raises(ValueError, match="not a one-digit distorted-MNIST run"):
+        errors_by_damage(addition)

@@ -108,6 +108,7 @@ class DistortedMNIST(SplitDataModule):
         self.download = download
         self.subset = subset
         self.num_classes = 10 if digits_per_sample == 1 else 19
+        self.thetas: dict[str, Tensor] = {}  # set up: each val/test sample's (first) digit's θ
 
     def prepare_data(self) -> None:
         load_mnist(data_dir(self.data_dir), train=True, download=self.download)
@@ -133,11 +134,11 @@ class DistortedMNIST(SplitDataModule):
             "test": (test_digits, test_labels),
         }
         for split in ("val", "test"):
-            self.sets[split] = self._generated(split, self.seed)
+            self.sets[split], self.thetas[split] = self._generated(split, self.seed)
         if self.train_distortions == "fixed":
-            self.sets["train"] = self._generated("train", self.seed)
+            self.sets["train"], _ = self._generated("train", self.seed)
 
-    def _generated(self, split: str, seed: int) -> Batches:
+    def _generated(self, split: str, seed: int) -> tuple[Batches, Tensor]:
         digits, labels = self.splits[split]
         # Distinct, reproducible streams per split (the same digit is never distorted alike).
         seed = seed * 1000 + ("train", "val", "test").index(split)
@@ -157,7 +158,7 @@ class DistortedMNIST(SplitDataModule):
             return distort(digits, labels, self.name, self.params, self.digits_per_sample, seed)
 
         arrays = cached(path, recipe, build)
-        return Batches(arrays["images"], arrays["labels"])
+        return Batches(arrays["images"], arrays["labels"]), arrays["theta"]
 
     def train_dataloader(self) -> DataLoader:
         # The trainer reloads this loader every epoch: fresh shuffles (and distortions).

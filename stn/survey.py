@@ -7,10 +7,12 @@ the digit from behind (P does when a corner's noise drags it inside the quad). N
 view of a flat digit does either. The ink
 left, Σ distorted / Σ digit, falls with down-scaling (by the area, s²) and with squashing.
 
-    python -m stn.data.survey [r rts p e] [--data DIR] [--out PNG]
+    python -m stn.survey [r rts p e] [--data DIR] [--out PNG]
+    python -m stn.survey --runs RUN [RUN ...]
 
-prints a Markdown table, and with ``--out`` draws each distortion's first 16 test digits,
-one row each.
+The first prints a Markdown table, and with ``--out`` draws each distortion's first 16 test
+digits, one row each. The second splits finished runs' test error between the *damaged*
+test digits (mirrored, or left with under a quarter of their ink) and the intact rest.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from torch import Tensor
 from stn.data.distorted_mnist import distort
 from stn.data.mnist import data_dir, load_mnist
 from stn.nn import build_transform
+from stn.trained import load, predictions
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[1]
 CONFIGS = ROOT / "configs" / "data" / "distortion"
 SEED = 0
 
@@ -49,20 +52,47 @@ def mirrored(theta: Tensor, size: int) -> Tensor:
     return ((det < 0) & inside).flatten(1).any(1)
 
 
+def damage(digits: Tensor, images: Tensor, theta: Tensor) -> tuple[Tensor, Tensor]:
+    """Per sample, whether the warp θ ``(N, P)`` mirrored the digit ``(N, 28, 28)``, and the
+    ink its image ``(N, 1, S, S)`` kept (Σ image / Σ digit): ``(N,)`` bool, ``(N,)`` float."""
+    ink = images.flatten(1).float().sum(1) / digits.flatten(1).float().sum(1)
+    return mirrored(theta, images.shape[-1]), ink
+
+
+def damaged(digits: Tensor, images: Tensor, theta: Tensor) -> Tensor:
+    """``(N,)`` bool: mirrored, or left with less than a quarter of the digit's ink."""
+    flipped, ink = damage(digits, images, theta)
+    return flipped | (ink < 0.25)
+
+
 def survey(name: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float], Tensor]:
     """Mirrored share and ink left for distortion ``name`` (its config's parameters) over
     ``digits`` ``(N, 28, 28)`` uint8, and the distorted images ``(N, 1, S, S)`` uint8."""
     params = OmegaConf.to_container(OmegaConf.load(CONFIGS / f"{name}.yaml"))
     params.pop("name")
     out = distort(digits, labels, name, params, digits_per_sample=1, seed=SEED)
-    images = out["images"]
-    ink = images.flatten(1).float().sum(1) / digits.flatten(1).float().sum(1)
+    flipped, ink = damage(digits, out["images"], out["theta"])
     stats = {
-        "mirrored": mirrored(out["theta"], images.shape[-1]).float().mean().item(),
+        "mirrored": flipped.float().mean().item(),
         "ink_median": ink.median().item(),
         "ink_below_quarter": (ink < 0.25).float().mean().item(),
     }
-    return stats, images
+    return stats, out["images"]
+
+
+def errors_by_damage(run: Path) -> dict[str, tuple[int, float]]:
+    """A finished run's test error (%) on the damaged test samples, the intact ones and all,
+    with their counts: ``{"damaged": (n, err), "intact": ..., "all": ...}``."""
+    data, task = load(run)
+    if getattr(data, "digits_per_sample", None) != 1:
+        raise ValueError(f"{run} is not a one-digit distorted-MNIST run: nothing to survey")
+    digits, labels = data.splits["test"]
+    hurt = damaged(digits, data.sets["test"].images, data.thetas["test"])
+    wrong = predictions(data, task, "test") != labels
+    return {
+        name: (int(rows.sum()), 100 * wrong[rows].float().mean().item())
+        for name, rows in (("damaged", hurt), ("intact", ~hurt), ("all", torch.ones_like(hurt)))
+    }
 
 
 def sheet(rows: list[Tensor], scale: int = 2) -> Tensor:
@@ -82,7 +112,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("names", nargs="*", default=["r", "rts", "p", "e"])
     parser.add_argument("--data", help="folder holding MNIST/ ($STN_DATA_DIR, ../shared/data)")
     parser.add_argument("--out", type=Path, help="a PNG of each distortion's first 16 digits")
+    parser.add_argument(
+        "--runs", nargs="+", type=Path, help="finished runs: their test error on damaged digits"
+    )
     args = parser.parse_args(argv)
+    if args.runs:
+        print("| run | damaged: n, err (%) | intact: n, err (%) | all: n, err (%) |")
+        print("|---|---|---|---|")
+        for run in args.runs:
+            cells = [f"{n:,}, {err:.2f}" for n, err in errors_by_damage(run).values()]
+            print(f"| {run} | {' | '.join(cells)} |")
+        return
     root = Path(args.data) if args.data else data_dir(ROOT.parent / "shared" / "data")
     digits, labels = load_mnist(root, train=False)
     lines = [
