@@ -4,8 +4,8 @@ MNIST test digits: the share of warps that mirror the digit, and how much ink is
 A warp mirrors (some of) the digit where its sampling grid's Jacobian is negative at a
 pixel that samples the digit's image: a TPS folded over itself, or a homography that shows
 the digit from behind (P does when a corner's noise drags it inside the quad). No front
-view of a flat digit does either. The ink
-left, Σ distorted / Σ digit, falls with down-scaling (by the area, s²) and with squashing.
+view of a flat digit does either. The ink left, Σ distorted / Σ digit, falls with
+down-scaling (by the area, s²) and with squashing.
 
     python -m stn.survey [r rts p e] [--data DIR] [--out PNG]
     python -m stn.survey --runs RUN [RUN ...]
