@@ -12,17 +12,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import torch
 
 import stn.data.cub as cub
+import stn.data.mnist as mnist
 from stn.benchmark import compare, markdown_table
 from stn.nn.models.cub import build_cub_model
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def loader_rate(data_dir: Path, size: int, workers: int, batch: int) -> float:
@@ -51,8 +49,7 @@ def model_rate(name: str, size: int, batch: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default = os.environ.get("STN_DATA_DIR", ROOT.parent / "shared" / "data")
-    parser.add_argument("--data-dir", type=Path, default=Path(default))
+    parser.add_argument("--data-dir", type=Path, default=mnist.data_dir(mnist.SHARED_DATA))
     parser.add_argument("--batch", type=int, default=16)
     args = parser.parse_args()
     rows = []

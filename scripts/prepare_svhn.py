@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
+from stn.data.mnist import SHARED_DATA, data_dir
 from stn.data.svhn import SPLITS, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,8 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default_data = os.environ.get("STN_DATA_DIR", ROOT.parent / "shared" / "data")
-    parser.add_argument("--data-dir", type=Path, default=Path(default_data))
+    parser.add_argument("--data-dir", type=Path, default=data_dir(SHARED_DATA))
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "data" / "cache")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)

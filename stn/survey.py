@@ -27,13 +27,13 @@ from omegaconf import OmegaConf
 from torch import Tensor
 
 from stn.data.distorted_mnist import distort
-from stn.data.mnist import data_dir, load_mnist
+from stn.data.mnist import SHARED_DATA, data_dir, load_mnist
 from stn.nn import build_transform
 from stn.trained import load, predictions
 
-ROOT = Path(__file__).parents[1]
-CONFIGS = ROOT / "configs" / "data" / "distortion"
+CONFIGS = Path(__file__).parents[1] / "configs" / "data" / "distortion"
 SEED = 0
+LITTLE_INK = 0.25  # a digit left with less of its ink than this counts as damaged
 
 
 def mirrored(theta: Tensor, size: int) -> Tensor:
@@ -62,7 +62,7 @@ def damage(digits: Tensor, images: Tensor, theta: Tensor) -> tuple[Tensor, Tenso
 def damaged(digits: Tensor, images: Tensor, theta: Tensor) -> Tensor:
     """``(N,)`` bool: mirrored, or left with less than a quarter of the digit's ink."""
     flipped, ink = damage(digits, images, theta)
-    return flipped | (ink < 0.25)
+    return flipped | (ink < LITTLE_INK)
 
 
 def survey(name: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float], Tensor]:
@@ -75,7 +75,7 @@ def survey(name: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float],
     stats = {
         "mirrored": flipped.float().mean().item(),
         "ink_median": ink.median().item(),
-        "ink_below_quarter": (ink < 0.25).float().mean().item(),
+        "ink_below_quarter": (ink < LITTLE_INK).float().mean().item(),
     }
     return stats, out["images"]
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
             cells = [f"{n:,}, {err:.2f}" for n, err in errors_by_damage(run).values()]
             print(f"| {run} | {' | '.join(cells)} |")
         return
-    root = Path(args.data) if args.data else data_dir(ROOT.parent / "shared" / "data")
+    root = Path(args.data) if args.data else data_dir(SHARED_DATA)
     digits, labels = load_mnist(root, train=False)
     lines = [
         f"{len(digits):,} test digits, seed {SEED}:",

@@ -1,14 +1,10 @@
-import os
-from pathlib import Path
-
 import pytest
 import torch
 from fake_mnist import write_fake_mnist
 from fake_svhn import write_fake_svhn
 
+from stn.data.mnist import SHARED_DATA, data_dir
 from stn.nn import TRANSFORMS, build_transform
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # beside the checkout
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +26,7 @@ def transform(request):
 @pytest.fixture
 def mnist_root():
     """The real MNIST beside the checkout (or under $STN_DATA_DIR); skipped where absent."""
-    root = Path(os.environ.get("STN_DATA_DIR", SHARED_DATA))
+    root = data_dir(SHARED_DATA)
     if not (root / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
         pytest.skip(f"real MNIST not found under {root}/MNIST/raw (set STN_DATA_DIR)")
     return root

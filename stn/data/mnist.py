@@ -8,6 +8,8 @@ from pathlib import Path
 from torch import Tensor
 
 ENV_VAR = "STN_DATA_DIR"
+# Beside the checkout, as configs/paths sets it: the default where no folder is given.
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
