@@ -265,3 +265,18 @@ def test_help_lists_experiments_and_typos_fail_at_once(tmp_path):
     key = cli("schedul.lr=0.1")
     assert key.returncode != 0 and "Key 'schedul' is not in struct" in key.stderr
     assert not (tmp_path / "nowhere").exists() and not list(tmp_path.glob("*.h5"))
+
+
+def test_run_folders_are_named_by_what_is_trained_not_where():
+    def folder(*overrides):
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(str(CONFIGS), version_base="1.3"):
+            cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)
+        return cfg.hydra.sweep.subdir
+
+    cell = ("experiment=mnist_addition", "model=fcn", "stn=tps", "stn.n=2")
+    assert folder(*cell) == "mnist_addition/model=fcn,stn.n=2,stn=tps"
+    # A run started on a CPU may be finished on a GPU: the same folder, so it resumes there.
+    assert folder(*cell, "trainer.accelerator=gpu") == folder(*cell)
+    assert folder(*cell, "schedule=paper") != folder(*cell)

@@ -23,26 +23,34 @@ CHUNK = 4096  # digits distorted at a time: bounds the float32 working memory
 
 
 def distort(
-    digits: Tensor, labels: Tensor, name: str, params: dict, digits_per_sample: int, seed: int
+    digits: Tensor,
+    labels: Tensor,
+    name: str,
+    params: dict,
+    digits_per_sample: int,
+    seed: int,
+    device: torch.device | str = "cpu",
 ) -> dict[str, Tensor]:
     """Distort every digit of ``digits`` ``(N, 28, 28)`` uint8, deterministically in ``seed``.
 
     With ``digits_per_sample = 2`` (MNIST addition) each sample stacks two independently
     distorted digits as channels, the second drawn at random, and its label is their sum.
+    The warps run on ``device`` (a GPU makes a fresh training set in milliseconds); the
+    random draws do not depend on it.
 
     Returns:
-        ``images`` ``(N, digits_per_sample, S, S)`` uint8, ``labels`` ``(N,)``, and the
-        first digit's ``theta`` ``(N, n_params)``.
+        On ``device``: ``images`` ``(N, digits_per_sample, S, S)`` uint8, ``labels`` ``(N,)``,
+        and the first digit's ``theta`` ``(N, n_params)``.
     """
     gen = torch.Generator().manual_seed(seed)
     partners = [torch.arange(len(digits))]
     partners += [torch.randperm(len(digits), generator=gen) for _ in range(digits_per_sample - 1)]
-    extra = {"clutter_from": digits.float() / 255} if name == "tc" else {}
+    extra = {"clutter_from": digits.to(device).float() / 255} if name == "tc" else {}
     images, thetas = [], []
     for start in range(0, len(digits), CHUNK):
         channels = []
         for index in partners:
-            chunk = digits[index[start : start + CHUNK]].float() / 255
+            chunk = digits[index[start : start + CHUNK]].to(device).float() / 255
             image, theta = DISTORTIONS[name](chunk, gen, **params, **extra)
             channels.append(image)
             if len(channels) == 1:
@@ -50,8 +58,8 @@ def distort(
         images.append(torch.cat(channels, dim=1).mul_(255).round_().clamp_(0, 255).byte())
     return {
         "images": torch.cat(images),
-        "labels": sum(labels[index] for index in partners),
-        "theta": torch.cat(thetas),
+        "labels": sum(labels[index] for index in partners).to(device),
+        "theta": torch.cat(thetas).to(device),
     }
 
 
@@ -161,7 +169,8 @@ class DistortedMNIST(SplitDataModule):
         return Batches(arrays["images"], arrays["labels"]), arrays["theta"]
 
     def train_dataloader(self) -> DataLoader:
-        # The trainer reloads this loader every epoch: fresh shuffles (and distortions).
+        # The trainer reloads this loader every epoch: fresh shuffles (and distortions), made
+        # on the training device (on a GPU this saves seconds an epoch; the draws are alike).
         if self.train_distortions == "fresh":
             digits, labels = self.splits["train"]
             arrays = distort(
@@ -171,6 +180,7 @@ class DistortedMNIST(SplitDataModule):
                 self.params,
                 self.digits_per_sample,
                 (self.seed + 1) * 100_003 + self.epoch,
+                self.trainer.strategy.root_device if self.trainer else "cpu",
             )
             self.sets["train"] = Batches(arrays["images"], arrays["labels"])
         return super().train_dataloader()

@@ -2,7 +2,9 @@
 
 Each distortion takes digits ``(B, 28, 28)`` (float in [0, 1]) and a ``torch.Generator``, and
 returns distorted images ``(B, C, S, S)`` and the θ (in the core's convention: output canvas
-→ source digit) it sampled with. Names and parameters follow Jaderberg et al. (2015), §4.1:
+→ source digit) it sampled with. The random draws are made on the CPU, from the generator,
+and the warp on the digits' device: the same seed gives the same distortions on any device.
+Names and parameters follow Jaderberg et al. (2015), §4.1:
 
 - ``r``:   rotation U(±angle°), 28 × 28.
 - ``rts``: rotation U(±angle°), scale U(scale), placed at a random location of a canvas.
@@ -39,7 +41,7 @@ def _similarity(angle: Tensor, scale: Tensor, centre: Tensor, canvas: int) -> Te
 
 
 def _warp(digits: Tensor, name: str, theta: Tensor, canvas: int, **kwargs) -> Tensor:
-    grid = build_transform(name, **kwargs).grid(theta, (canvas, canvas))
+    grid = build_transform(name, **kwargs).grid(theta.to(digits.device), (canvas, canvas))
     return sample(digits.unsqueeze(1), grid)
 
 
@@ -123,12 +125,13 @@ def cluttered(
     centre = (2 * torch.rand(n, 2, generator=gen) - 1) * room
     theta = _similarity(torch.zeros(n), torch.ones(n), centre, canvas)
     images = _warp(digits, "affine", theta, canvas)
-    offsets = torch.arange(clutter_size)
-    rows = torch.arange(n).view(n, 1, 1)
+    device = images.device
+    offsets = torch.arange(clutter_size, device=device)
+    rows = torch.arange(n, device=device).view(n, 1, 1)
     for _ in range(clutter):
-        source = torch.randint(len(clutter_from), (n,), generator=gen)
-        sy, sx = torch.randint(DIGIT - clutter_size + 1, (2, n, 1, 1), generator=gen)
-        dy, dx = torch.randint(canvas - clutter_size + 1, (2, n, 1, 1), generator=gen)
+        source = torch.randint(len(clutter_from), (n,), generator=gen).to(device)
+        sy, sx = torch.randint(DIGIT - clutter_size + 1, (2, n, 1, 1), generator=gen).to(device)
+        dy, dx = torch.randint(canvas - clutter_size + 1, (2, n, 1, 1), generator=gen).to(device)
         ys, xs = offsets.view(1, -1, 1), offsets.view(1, 1, -1)
         patch = clutter_from[source.view(n, 1, 1), sy + ys, sx + xs]  # (n, size, size)
         region = images[rows, 0, dy + ys, dx + xs]

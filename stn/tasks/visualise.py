@@ -32,12 +32,13 @@ def draw_grids(
     ``theta`` ``(B, P)`` (an output of ``out_size``) drawn in red where it falls inside."""
     rgb = images[:, :1].expand(-1, 3, -1, -1).clone() if images.shape[1] != 3 else images.clone()
     b, _, h, w = rgb.shape
-    src = transform.points(theta.float(), grid_lines(out_size))  # (B, N, 2)
+    device = rgb.device
+    src = transform.points(theta.float(), grid_lines(out_size).to(device))  # (B, N, 2)
     col = ((src[..., 0] + 1) * w / 2 - 0.5).round().long()
     row = ((src[..., 1] + 1) * h / 2 - 0.5).round().long()
     inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
-    batch = torch.arange(b).view(-1, 1).expand_as(col)
-    red = torch.tensor([1.0, 0.0, 0.0]).view(1, 3)
+    batch = torch.arange(b, device=device).view(-1, 1).expand_as(col)
+    red = torch.tensor([1.0, 0.0, 0.0], device=device).view(1, 3)
     rgb.permute(0, 2, 3, 1)[batch[inside], row[inside], col[inside]] = red
     return rgb
 
