@@ -169,8 +169,9 @@ class DistortedMNIST(SplitDataModule):
         return Batches(arrays["images"], arrays["labels"]), arrays["theta"]
 
     def train_dataloader(self) -> DataLoader:
-        # The trainer reloads this loader every epoch: fresh shuffles (and distortions), made
-        # on the training device (on a GPU this saves seconds an epoch; the draws are alike).
+        # The trainer reloads this loader every epoch: fresh shuffles (and distortions), warped
+        # on the training device. Two CPU cores take 0.3 s (E) to 2.7 s (TC) for the 50k
+        # digits, as long as a whole GPU epoch; the random draws are the same on any device.
         if self.train_distortions == "fresh":
             digits, labels = self.splits["train"]
             arrays = distort(
