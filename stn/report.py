@@ -1,12 +1,15 @@
 """The paper's tables from our runs: ``python -m stn.report PATH`` (or ``stn-report PATH``).
 
-Finds every run under PATH (a folder holding the ``config.yaml`` that ``stn.train`` records),
+Finds every run under PATH, or under several (a folder holding the ``config.yaml`` that
+``stn.train`` records),
 reads its TensorBoard events with tensorboard's own reader, places it in the cell of each
 paper table whose row and column match its config, and prints ours (mean ± std over seeds)
 beside the paper's with the difference. Runs still going and failed runs are counted in
 their cells and listed, never dropped; runs that fit no table are listed too. Writes
 ``report.md`` and ``report.csv`` to PATH (or ``--out``); ``--into PAGE`` writes the tables
 into a Markdown page instead, and ``--brief`` leaves out all but the tables (for a README).
+Several PATHs combine budgets in one page (e.g. Table 1 from one sweep, Table 4 from a longer
+one); a cell's runs must then come from one of them, or they would count as seeds.
 """
 
 from __future__ import annotations
@@ -169,11 +172,13 @@ def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> lis
 
 
 def report(
-    root: Path, names: list[str] | None = None, brief: bool = False
+    roots: list[Path], names: list[str] | None = None, brief: bool = False
 ) -> tuple[str, list[dict]]:
-    """Markdown and CSV rows of the tables ``names`` (default: those with any run); ``brief``
-    Markdown has the tables alone, without minutes or the lists of runs."""
-    runs = find_runs(root)
+    """Markdown and CSV rows of the tables ``names`` (default: those with any run) from the
+    runs under ``roots``; ``brief`` Markdown has the tables alone, without minutes or the
+    lists of runs (each run named by its folder)."""
+    found = {run.path.resolve(): run for root in roots for run in find_runs(root)}
+    runs = list(found.values())  # a run under two of the roots counts once
     sections, rows, placed, shown = [], [], set(), set()
     for name, table in TABLES.items():
         cells, found = fill(table, runs)
@@ -189,16 +194,17 @@ def report(
         for run in loose:
             key = "test/err" if "test/err" in run.scalars else "val/err"
             value = f", {key} {run.scalars[key]:.2f}" if key in run.scalars else ""
-            lines.append(f"- `{run.path.relative_to(root)}`: {run.status}{value}")
+            lines.append(f"- `{run.path}`: {run.status}{value}")
         sections.append("\n".join(lines))
     unfinished = [
         r for r in listed if r.status != DONE and (r.path in shown or r.path not in placed)
     ]
     if unfinished:
         lines = ["### Unfinished and failed runs", ""]
-        lines += [f"- `{r.path.relative_to(root)}`: {r.status}" for r in unfinished]
+        lines += [f"- `{r.path}`: {r.status}" for r in unfinished]
         sections.append("\n".join(lines))
-    head = f"{len(runs)} runs under `{root}`; cells: ours ± std (n seeds) [paper, ours − paper]."
+    where = " and ".join(f"`{root}`" for root in roots)
+    head = f"{len(runs)} runs under {where}; cells: ours ± std (n seeds) [paper, ours − paper]."
     return "\n\n".join([head, *sections]) + "\n", rows
 
 
@@ -206,7 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="stn-report", description="The paper's tables from the runs under PATH."
     )
-    parser.add_argument("path", type=Path, help="a run or multirun folder (e.g. multirun/)")
+    parser.add_argument(
+        "paths", type=Path, nargs="+", metavar="PATH", help="run or multirun folders (multirun/)"
+    )
     parser.add_argument("--tables", help=f"comma-separated, of: {', '.join(TABLES)}")
     parser.add_argument(
         "--out", type=Path, help="where report.md and report.csv go (PATH; none with --into)"
@@ -214,15 +222,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--into", type=Path, help=f"write the tables into a page, between {MARKS}")
     parser.add_argument("--brief", action="store_true", help="the tables only (no minutes, lists)")
     args = parser.parse_args(argv)
-    if not args.path.is_dir():
-        parser.error(f"{args.path} is not a folder")
+    for path in args.paths:
+        if not path.is_dir():
+            parser.error(f"{path} is not a folder")
+    if len(args.paths) > 1 and not (args.out or args.into):
+        parser.error("with several PATHs, say where the report goes: --out or --into")
     names = args.tables.split(",") if args.tables else None
     unknown = set(names or ()) - set(TABLES)
     if unknown:
         parser.error(f"unknown table(s) {', '.join(sorted(unknown))}; valid: {', '.join(TABLES)}")
-    text, rows = report(args.path, names, args.brief)
+    text, rows = report(args.paths, names, args.brief)
     print(text)
-    out = args.out or (None if args.into else args.path)
+    out = args.out or (None if args.into else args.paths[0])
     if out:
         write_text_atomic(out / "report.md", text)
         buffer = io.StringIO()

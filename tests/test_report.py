@@ -3,6 +3,7 @@
 import json
 import statistics
 
+import pytest
 from test_train import _compose
 
 from stn.report import main, report
@@ -27,7 +28,7 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     _run(fake_data, "cnn", "experiment=mnist_rts", "stn=none", "schedule.lr=nan")
     _run(fake_data, "two", "experiment=mnist_rts", "stn.n=2")
 
-    text, rows = report(fake_data / "runs")
+    text, rows = report([fake_data / "runs"])
     errors = [json.loads((p / "metrics.json").read_text())["test/err"] for p in seeds]
     cell = next(r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS"))
     assert cell["n"] == 2 and cell["paper"] == 0.5
@@ -41,12 +42,20 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     assert (cnn["n"], cnn["unfinished"], cnn["failed"]) == (0, 0, 1)
     assert "| CNN | — [0.8] 1 failed |" not in text  # a table row has all four columns
     assert "1 unfinished" in text and "1 failed" in text
-    assert "`two`: done" in text  # outside every table, listed
+    assert "two`: done" in text  # outside every table, listed
     assert "5 runs" in text
     assert not any(r["table"] == "table4" for r in rows)  # no addition runs: no Table 4
     # Asked for TC only: Table 1's runs are neither "outside the tables" nor listed unfinished.
-    tc_only, _ = report(fake_data / "runs", ["tc"])
-    assert "`two`: done" in tc_only and "st_cnn_0" not in tc_only and "`fcn`" not in tc_only
+    tc_only, _ = report([fake_data / "runs"], ["tc"])
+    assert "two`: done" in tc_only and "st_cnn_0" not in tc_only and "fcn`" not in tc_only
+    # Several roots: their runs fill one table (here each root is one seed's run folder).
+    both, rows = report(seeds)
+    cell = next(r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS"))
+    assert cell["n"] == 2 and abs(cell["mean"] - statistics.fmean(errors)) < 1e-6
+    assert both.startswith(f"2 runs under `{seeds[0]}` and `{seeds[1]}`")
+    assert report([fake_data / "runs", seeds[0]])[0].startswith("5 runs")  # each run once
+    with pytest.raises(SystemExit):  # two roots, and nowhere said for report.md
+        main([str(p) for p in seeds])
 
     # Into a page, brief: the tables alone, and no report files.
     page = fake_data / "README.md"
@@ -54,7 +63,7 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     main([str(fake_data / "runs"), "--tables", "table1", "--brief", "--into", str(page)])
     brief = page.read_text()
     assert "| ST-CNN Aff | " in brief and brief.endswith("<!-- /stn.report -->\nmore\n")
-    assert "Minutes" not in brief and "### Unfinished" not in brief and "`two`" not in brief
+    assert "Minutes" not in brief and "### Unfinished" not in brief and "two`" not in brief
     assert not (fake_data / "runs" / "report.md").exists()
 
     main([str(fake_data / "runs"), "--tables", "table1,tc"])
@@ -78,8 +87,6 @@ def test_accuracy_tables_show_100_minus_the_error():
 
 
 def test_tables_go_into_a_page_between_its_marks():
-    import pytest
-
     from stn.report import into_page
 
     page = "# Table 1\n\nprose\n<!-- stn.report -->\nold table\n<!-- /stn.report -->\nmore\n"

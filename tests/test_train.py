@@ -51,6 +51,15 @@ def test_every_table_cell_composes(experiment, model, stn):
     assert cfg.stn.transform == stn
 
 
+def test_addition_defaults_to_its_own_schedule_which_a_chosen_one_replaces():
+    addition = _compose(["experiment=mnist_addition"])
+    assert (addition.schedule.lr, addition.schedule.optimizer) == (0.001, "adam")
+    assert (addition.model.params, addition.stn.pool) == (400_000, 2)  # pooled as RTS is
+    assert _compose(["experiment=mnist_rts"]).schedule.lr == 0.003  # the budget's
+    paper = _compose(["experiment=mnist_addition", "schedule=paper"]).schedule
+    assert (paper.lr, paper.optimizer, paper.max_steps) == (0.01, "sgd", 150_000)
+
+
 def test_experiments_cover_the_paper():
     assert EXPERIMENTS == [
         "cub_2x",
