@@ -1,15 +1,15 @@
 """The paper's tables from our runs: ``python -m stn.report PATH`` (or ``stn-report PATH``).
 
 Finds every run under PATH, or under several (a folder holding the ``config.yaml`` that
-``stn.train`` records),
-reads its TensorBoard events with tensorboard's own reader, places it in the cell of each
-paper table whose row and column match its config, and prints ours (mean ± std over seeds)
-beside the paper's with the difference. Runs still going and failed runs are counted in
-their cells and listed, never dropped; runs that fit no table are listed too. Writes
-``report.md`` and ``report.csv`` to PATH (or ``--out``); ``--into PAGE`` writes the tables
-into a Markdown page instead, and ``--brief`` leaves out all but the tables (for a README).
-Several PATHs combine budgets in one page (e.g. Table 1 from one sweep, Table 4 from a longer
-one); a cell's runs must then come from one of them, or they would count as seeds.
+``stn.train`` records), reads its TensorBoard events with tensorboard's own reader, places
+it in the cell of each paper table whose row and column match its config, and prints ours
+(mean ± std over seeds) beside the paper's with the difference. Runs still going and failed
+runs are counted in their cells and listed, never dropped; runs that fit no table are listed
+too. Writes ``report.md`` and ``report.csv`` to PATH (or ``--out``); ``--into PAGE`` writes
+the tables into a Markdown page instead, and ``--brief`` leaves out all but the tables (for
+a README). Several PATHs combine budgets in one page (e.g. Table 1 from one sweep, Table 4
+from a longer one); a cell's runs must then come from one of them, or they would count as
+seeds.
 """
 
 from __future__ import annotations
@@ -177,8 +177,8 @@ def report(
     """Markdown and CSV rows of the tables ``names`` (default: those with any run) from the
     runs under ``roots``; ``brief`` Markdown has the tables alone, without minutes or the
     lists of runs (each run named by its folder)."""
-    found = {run.path.resolve(): run for root in roots for run in find_runs(root)}
-    runs = list(found.values())  # a run under two of the roots counts once
+    by_folder = {run.path.resolve(): run for root in roots for run in find_runs(root)}
+    runs = list(by_folder.values())  # a run under two of the roots counts once
     sections, rows, placed, shown = [], [], set(), set()
     for name, table in TABLES.items():
         cells, found = fill(table, runs)

@@ -45,12 +45,13 @@ def distort(
     gen = torch.Generator().manual_seed(seed)
     partners = [torch.arange(len(digits))]
     partners += [torch.randperm(len(digits), generator=gen) for _ in range(digits_per_sample - 1)]
-    extra = {"clutter_from": digits.to(device).float() / 255} if name == "tc" else {}
+    digits = digits.to(device)  # once: the CPU-drawn indices below pick from it there
+    extra = {"clutter_from": digits.float() / 255} if name == "tc" else {}
     images, thetas = [], []
     for start in range(0, len(digits), CHUNK):
         channels = []
         for index in partners:
-            chunk = digits[index[start : start + CHUNK]].to(device).float() / 255
+            chunk = digits[index[start : start + CHUNK]].float() / 255
             image, theta = DISTORTIONS[name](chunk, gen, **params, **extra)
             channels.append(image)
             if len(channels) == 1:
