@@ -42,12 +42,13 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     assert (cnn["n"], cnn["unfinished"], cnn["failed"]) == (0, 0, 1)
     assert "| CNN | — [0.8] 1 failed |" not in text  # a table row has all four columns
     assert "1 unfinished" in text and "1 failed" in text
-    assert "two`: done" in text  # outside every table, listed
+    two = fake_data / "runs" / "two"
+    assert f"`{two}`: done" in text  # outside every table, listed, by its folder
     assert "5 runs" in text
     assert not any(r["table"] == "table4" for r in rows)  # no addition runs: no Table 4
     # Asked for TC only: Table 1's runs are neither "outside the tables" nor listed unfinished.
     tc_only, _ = report([fake_data / "runs"], ["tc"])
-    assert "two`: done" in tc_only and "st_cnn_0" not in tc_only and "fcn`" not in tc_only
+    assert f"`{two}`: done" in tc_only and "st_cnn_0" not in tc_only and "fcn`" not in tc_only
     # Several roots: their runs fill one table (here each root is one seed's run folder).
     both, rows = report(seeds)
     cell = next(r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS"))
