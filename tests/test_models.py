@@ -47,10 +47,45 @@ def test_models_have_about_equal_parameter_counts(experiment, capsys):
         assert abs(count - budget) <= 0.03 * budget, (name, count)
 
 
-def test_two_parallel_transformers_fit_the_budget():
-    net, cfg, _ = _model(["experiment=mnist_addition", "stn=affine", "stn.n=2"])
-    assert net.transformer.n == 2
+@pytest.mark.parametrize("shared", [True, False])
+def test_two_parallel_transformers_fit_the_budget(shared):
+    net, cfg, shape = _model(
+        ["experiment=mnist_addition", "stn=affine", "stn.n=2", f"stn.shared={shared}"]
+    )
+    assert [st.n for st in net.transformers] == ([2] if shared else [1, 1])
     assert abs(_params(net) - cfg["model"]["params"]) <= 0.03 * cfg["model"]["params"]
+    # 2 STs × 2 channels, pooled 2×, reach the classifier
+    assert net.classifier[1].in_features == 4 * (shape[1] // 2) * (shape[2] // 2)
+    # Perturbing the last ST's localisation net moves the first θ only where it is shared.
+    for st in net.transformers:
+        st.regression.weight.data.normal_()
+    x = torch.rand(3, *shape)
+
+    def thetas():
+        net(x)
+        return torch.cat([st.theta for st in net.transformers], dim=1)  # (B, 2, 6)
+
+    before = thetas()
+    net.transformers[-1].localisation[1].weight.data.add_(1.0)
+    after = thetas()
+    assert torch.equal(after[:, 0], before[:, 0]) is not shared
+    assert not torch.allclose(after[:, 1], before[:, 1])
+
+
+def test_checkpoints_with_one_unlisted_transformer_still_load():
+    """Before ``stn.shared`` the network held its STs as ``transformer``, not a list."""
+    net, _, _ = _model(["experiment=mnist_addition", "stn=affine", "stn.n=2"])
+    old = {k.replace("transformers.0.", "transformer."): v for k, v in net.state_dict().items()}
+    assert any(k.startswith("transformer.") for k in old)
+    fresh, _, _ = _model(["experiment=mnist_addition", "stn=affine", "stn.n=2"])
+    fresh.load_state_dict(old)
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(fresh.state_dict()[k], v)
+
+
+def test_shared_must_be_a_boolean():
+    with pytest.raises(ValueError, match=r"stn\.shared must be true or false"):
+        _model(["experiment=mnist_addition", "stn=affine", "stn.n=2", "stn.shared=maybe"])
 
 
 def test_null_budget_keeps_the_listed_widths():

@@ -5,7 +5,9 @@ conv 7×7 → max-pool → FC``. The ST variants put a spatial transformer at th
 fully connected localisation net for ST-FCN and a convolutional one for ST-CNN (as the
 model's ``localisation`` config says), optionally followed by 2× average pooling (the paper's
 downsampling for RTS and TC). ``n = 2`` parallel STs (2×ST-FCN) each see every input channel;
-their outputs are concatenated along channels.
+their outputs are concatenated along channels. They share one localisation net, or with
+``stn.shared=false`` each has its own (the paper defines an ST as its localisation net, grid
+generator and sampler, and does not say which its 2×ST-FCN used).
 
 The paper compares models of about equal parameter counts. Given a budget ``params``, the
 classifier's widths (hidden units or channels) are scaled by one common factor so that the
@@ -51,25 +53,29 @@ def cnn(
 
 
 class TransformedClassifier(nn.Module):
-    """``n`` spatial transformers at the input (outputs stacked on channels), an optional
-    average pooling, then the classifier. ``transformer`` is ``None`` for FCN and CNN."""
+    """Spatial transformers at the input (all their outputs stacked on channels), an optional
+    average pooling, then the classifier. ``transformers`` is empty for FCN and CNN."""
 
     def __init__(
-        self, transformer: ParallelSpatialTransformer | None, pool: int, classifier: nn.Module
+        self, transformers: Sequence[ParallelSpatialTransformer], pool: int, classifier: nn.Module
     ):
         super().__init__()
-        self.transformer = transformer
+        self.transformers = nn.ModuleList(transformers)
         self.pool = nn.AvgPool2d(pool) if pool > 1 else nn.Identity()
         self.classifier = classifier
-
-    @property
-    def transformers(self) -> list[ParallelSpatialTransformer]:
-        return [] if self.transformer is None else [self.transformer]
+        self._register_load_state_dict_pre_hook(_rename_single_transformer)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.transformer is not None:
-            x = torch.cat(self.transformer(x), dim=1)
+        if self.transformers:
+            x = torch.cat([out for st in self.transformers for out in st(x)], dim=1)
         return self.classifier(self.pool(x))
+
+
+def _rename_single_transformer(state_dict: dict, prefix: str, *args) -> None:
+    """Checkpoints from before separate localisation nets held one ``transformer``."""
+    old = prefix + "transformer."
+    for key in [k for k in state_dict if k.startswith(old)]:
+        state_dict[prefix + "transformers.0." + key[len(old) :]] = state_dict.pop(key)
 
 
 def build_mnist_model(
@@ -81,22 +87,28 @@ def build_mnist_model(
         model: ``name`` (``fcn`` | ``cnn``), its widths (``hidden`` | ``channels`` and
             ``kernel_sizes``), ``params`` (the parameter budget the widths are scaled to;
             ``None`` keeps them as given), and its ``localisation`` net.
-        stn: ``transform`` (``none`` | ``affine`` | ``projective`` | ``tps``), ``n``, ``pool``.
+        stn: ``transform`` (``none`` | ``affine`` | ``projective`` | ``tps``), ``n``, ``pool``,
+            ``shared`` (whether the ``n`` STs share one localisation net; default true).
         in_shape: ``(C, H, W)`` of the input.
         num_classes: 10 (digits) or 19 (addition).
     """
     in_shape = tuple(in_shape)
-    transformer, pool, shape = None, 1, in_shape
+    transformers, pool, shape = [], 1, in_shape
     if stn["transform"] != "none":
         loc = dict(model["localisation"])
         kind = loc.pop("kind")
         builders = {"conv": conv_localisation, "fc": fc_localisation}
         if kind not in builders:
             raise ValueError(f"unknown localisation kind {kind!r}; valid: {', '.join(builders)}")
-        transform = build_transform(stn["transform"], **stn.get("transform_kwargs", {}))
-        transformer = ParallelSpatialTransformer(
-            builders[kind](in_shape, **loc), transform, n=stn["n"]
-        )
+        shared = stn.get("shared", True)  # runs from before the option had no key
+        if not isinstance(shared, bool):
+            raise ValueError(f"stn.shared must be true or false, got {shared!r}")
+
+        def make(n: int) -> ParallelSpatialTransformer:
+            transform = build_transform(stn["transform"], **stn.get("transform_kwargs", {}))
+            return ParallelSpatialTransformer(builders[kind](in_shape, **loc), transform, n=n)
+
+        transformers = [make(stn["n"])] if shared else [make(1) for _ in range(stn["n"])]
         pool = stn["pool"]
         shape = (in_shape[0] * stn["n"], in_shape[1] // pool, in_shape[2] // pool)
     if model["name"] == "fcn":
@@ -108,9 +120,9 @@ def build_mnist_model(
     else:
         raise ValueError(f"unknown model {model['name']!r}; valid: fcn, cnn")
     if model.get("params") is not None:
-        loc = _count(transformer) if transformer is not None else 0
+        loc = sum(_count(st) for st in transformers)
         widths = _fit_widths(classifier, widths, model["params"] - loc, model["params"])
-    return TransformedClassifier(transformer, pool, classifier(widths))
+    return TransformedClassifier(transformers, pool, classifier(widths))
 
 
 def _count(module: nn.Module) -> int:
