@@ -55,6 +55,7 @@ def test_addition_defaults_to_its_own_schedule_which_a_chosen_one_replaces():
     addition = _compose(["experiment=mnist_addition"])
     assert (addition.schedule.lr, addition.schedule.optimizer) == (0.001, "adam")
     assert (addition.model.params, addition.stn.pool) == (400_000, 2)  # pooled as RTS is
+    assert _compose(["experiment=mnist_addition", "stn=tps"]).stn.shared is False
     assert _compose(["experiment=mnist_rts"]).schedule.lr == 0.003  # the budget's
     paper = _compose(["experiment=mnist_addition", "schedule=paper"]).schedule
     assert (paper.lr, paper.optimizer, paper.max_steps) == (0.01, "sgd", 150_000)
