@@ -28,4 +28,4 @@ def test_dead_units_of_a_run(fake_data, capsys):
     capsys.readouterr()  # the training's own output
     main([str(fake_data), "--n", "16"])
     line = capsys.readouterr().out.strip()
-    assert line.startswith(f"{run}: transformer.localisation.") and "classifier." in line
+    assert line.startswith(f"{run}: transformers.0.localisation.") and "classifier." in line
