@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import OmegaConf
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from stn.files import write_text_atomic
 from stn.paper import TABLES, Table
@@ -49,6 +48,9 @@ class Run:
 
 def read_run(path: Path) -> Run:
     """The run recorded in folder ``path`` (which holds ``config.yaml``)."""
+    # tensorboard's reader takes seconds to import: only where runs are read, not for --help
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     config = flatten(OmegaConf.to_container(OmegaConf.load(path / CONFIG)))
     series: dict[str, list[float]] = {}
     seconds = 0.0

@@ -12,17 +12,16 @@ import shutil
 from pathlib import Path
 
 import hydra
-import pytorch_lightning as pl
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
-from pytorch_lightning.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from stn import hardware
 from stn.files import write_text_atomic
 from stn.runs import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten
-from stn.tasks.classification import Classification
+
+# Lightning, torchvision and the models are imported only where a run trains, tests or
+# draws: `--help`, `--cfg job` and a mistyped option answer at once.
 
 log = logging.getLogger(__name__)
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -57,6 +56,11 @@ def train(cfg: DictConfig) -> float:
         shutil.rmtree(last.parent, ignore_errors=True)
         done.unlink(missing_ok=True)
     ckpt_path = cfg.ckpt_path or (str(last) if cfg.resume and last.exists() else None)
+    choose_machine(cfg)
+    import pytorch_lightning as pl
+
+    from stn.tasks.classification import Classification
+
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = hydra.utils.instantiate(cfg.data)
     container = OmegaConf.to_container(cfg, resolve=True)
@@ -68,10 +72,14 @@ def train(cfg: DictConfig) -> float:
         in_shape=list(datamodule.image_shape),
         num_classes=datamodule.num_classes,
         channels_last=cfg.channels_last,
+        compile=cfg.compile,
     )
     if ckpt_path:
         check_checkpoint(ckpt_path, task.hparams)
         log.info("%s %s", "resuming from" if cfg.train else "evaluating", ckpt_path)
+    from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
+    from pytorch_lightning.loggers import TensorBoardLogger
+
     logger = TensorBoardLogger(
         save_dir=str(out), name=TENSORBOARD, version="", default_hp_metric=False
     )
@@ -108,8 +116,44 @@ def train(cfg: DictConfig) -> float:
 ARCHITECTURE = ("model", "stn", "in_shape", "num_classes")  # what a checkpoint must share
 
 
+def choose_machine(cfg: DictConfig) -> None:
+    """Resolve ``trainer.precision``, ``channels_last`` and ``threads`` (``auto``: by the
+    machine, see ``stn.hardware``) into ``cfg``, record the machine as ``cfg.machine``, set
+    torch's threads, and log what was chosen."""
+    import torch
+
+    machine = hardware.detect(cfg.trainer.accelerator)
+    launcher = None
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        launcher = OmegaConf.to_container(HydraConfig.get().launcher)
+    jobs = hardware.concurrent_jobs(launcher, machine.cores)
+    with open_dict(cfg):
+        cfg.trainer.precision = hardware.choose_precision(machine, cfg.trainer.precision)
+        cfg.channels_last = hardware.choose_channels_last(machine, cfg.channels_last)
+        cfg.threads = hardware.choose_threads(machine, jobs, cfg.threads)
+        if cfg.data.get("workers", 0) is None:  # loader or cropping processes: the same share
+            cfg.data.workers = cfg.threads
+        cfg.machine = machine.describe()
+    torch.set_num_threads(cfg.threads)
+    log.info(
+        "%s: %s (%s), %d cores for %d job(s) at once: precision %s, channels_last %s, "
+        "%d threads, compile %s",
+        machine.accelerator,
+        machine.name,
+        machine.isa,
+        machine.cores,
+        jobs,
+        cfg.trainer.precision,
+        cfg.channels_last,
+        cfg.threads,
+        cfg.compile,
+    )
+
+
 def check_checkpoint(path: str, hparams: dict) -> None:
     """Refuse, before any work, a checkpoint that is unreadable or of another model."""
+    import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         theirs = state["hyper_parameters"]

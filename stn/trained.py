@@ -26,7 +26,7 @@ def load(run: Path, checkpoint: str = BEST) -> tuple[pl.LightningDataModule, Cla
     data = instantiate(OmegaConf.load(run / CONFIG).data)
     data.setup("test")
     task = Classification.load_from_checkpoint(
-        run / checkpoint, map_location="cpu", weights_only=True
+        run / checkpoint, map_location="cpu", weights_only=True, compile=False
     )
     return data, task.eval()
 

@@ -8,6 +8,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 from test_train import _compose, _multirun
 
+from stn.hardware import usable_cores
+
 
 def test_ddp_trains_on_two_cpu_processes(fake_data):
     # 300 training digits = 2 batches of 256 per epoch: each of the 2 processes takes one.
@@ -38,8 +40,12 @@ def test_joblib_runs_jobs_in_parallel_processes(fake_data):
     )
     runs = sorted(p.name for p in (fake_data / "multi" / "mnist_rts").iterdir())
     assert runs == ["data.val_size=100,seed=1", "data.val_size=100,seed=2"]
+    share = max(1, usable_cores() // 2)  # two jobs at once share the cores
     for run in runs:
         assert (fake_data / "multi" / "mnist_rts" / run / "metrics.json").exists()
+        assert (
+            OmegaConf.load(fake_data / "multi" / "mnist_rts" / run / "config.yaml").threads == share
+        )
 
 
 def test_optuna_sweep_minimises_the_validation_error(fake_data):

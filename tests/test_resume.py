@@ -59,7 +59,8 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     resumed = _train(tmp_path, "killed")  # the same command again
     _, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err.decode()[-3000:]
-    assert f"Restoring states from the checkpoint path at {last}".encode() in err
+    log = (tmp_path / "killed" / "train.log").read_text()
+    assert f"Restoring states from the checkpoint path at {last}" in log
     whole, killed = (
         json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("whole", "killed")
     )

@@ -277,6 +277,17 @@ def test_help_lists_experiments_and_typos_fail_at_once(tmp_path):
     assert not (tmp_path / "nowhere").exists() and not list(tmp_path.glob("*.h5"))
 
 
+def test_the_command_line_imports_no_training_stack():
+    # --help, typos and --cfg answer from these modules alone: no torch, Lightning or models.
+    code = (
+        "import sys, stn.train, stn.report, stn.export; "
+        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'torchvision', "
+        "'tensorboard', 'stn.tasks.classification') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 def test_run_folders_are_named_by_what_is_trained_not_where():
     def folder(*overrides):
         GlobalHydra.instance().clear()
@@ -290,3 +301,16 @@ def test_run_folders_are_named_by_what_is_trained_not_where():
     # A run started on a CPU may be finished on a GPU: the same folder, so it resumes there.
     assert folder(*cell, "trainer.accelerator=gpu") == folder(*cell)
     assert folder(*cell, "schedule=paper") != folder(*cell)
+
+
+@pytest.mark.slow
+def test_compiled_training_writes_eager_checkpoints_and_figures(fake_data):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train(_compose([*SHORT, "compile=true", "stn=tps"], fake_data))
+    state = torch.load(fake_data / "out" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["hyper_parameters"]["compile"] is True
+    eager = Classification(**{**state["hyper_parameters"], "compile": False})
+    eager.load_state_dict(state["state_dict"])  # the eager network's parameter names
+    events = EventAccumulator(str(fake_data / "out" / "tensorboard")).Reload()
+    assert "st0/input_grid_output" in events.Tags()["images"]

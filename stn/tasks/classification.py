@@ -46,6 +46,8 @@ class Classification(pl.LightningModule):
             ``warmup_steps`` of linear warm-up (0: none).
         in_shape: ``(C, H, W)`` of the inputs; num_classes: classes.
         channels_last: run convolutions in the channels-last memory format.
+        compile: ``torch.compile`` the network (in place: parameter names and checkpoints
+            are those of the eager network).
 
     All arguments are plain containers, so checkpoints load with ``weights_only=True``.
     """
@@ -58,6 +60,7 @@ class Classification(pl.LightningModule):
         in_shape: list[int],
         num_classes: int,
         channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         for key, valid in (("optimizer", OPTIMISERS), ("scheduler", SCHEDULERS)):
@@ -70,6 +73,8 @@ class Classification(pl.LightningModule):
         self.channels_last = channels_last
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
+        if compile:
+            self.net.compile()
         self.preview: Tensor | None = None  # fixed validation images for the figure
 
     def forward(self, x: Tensor) -> Tensor:
