@@ -244,3 +244,22 @@ def test_rotation_angle_is_recoverable_from_theta():
     )
     a = Affine().matrix(theta)[0]
     assert math.degrees(math.atan2(a[1, 0], a[0, 0])) == pytest.approx(30, abs=1e-5)
+
+
+# --- compilation -------------------------------------------------------------------------------
+
+
+def test_grid_generator_and_sampler_compile_without_graph_breaks(transform):
+    # fullgraph=True fails on any graph break; the eager backend checks that capture alone.
+    torch._dynamo.reset()
+    theta = near_identity(transform, 4)
+    x = torch.rand(4, 3, 20, 24)
+
+    def warp(x, theta):
+        return sample(x, transform.grid(theta, (16, 18)))
+
+    compiled = torch.compile(warp, fullgraph=True, backend="eager")
+    assert torch.equal(compiled(x, theta), warp(x, theta))
+    points = torch.rand(7, 2) * 2 - 1
+    compiled_points = torch.compile(transform.points, fullgraph=True, backend="eager")
+    assert torch.equal(compiled_points(theta, points), transform.points(theta, points))

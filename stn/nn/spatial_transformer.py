@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from stn.nn.sampler import check_sampling, sample
@@ -83,7 +84,7 @@ class ParallelSpatialTransformer(nn.Module):
                 f"the localisation net must return (B, {self.regression.in_features}) features, "
                 f"got {tuple(features.shape)}"
             )
-        return self.regression(features).view(len(x), self.n, self.transform.n_params)
+        return self.regression(features).view(x.shape[0], self.n, self.transform.n_params)
 
     def transformed(self, x: Tensor, theta: Tensor) -> tuple[Tensor, ...]:
         """Warp ``x`` ``(B, C, H, W)`` by each of ``theta`` ``(B, n, n_params)``.
@@ -99,7 +100,8 @@ class ParallelSpatialTransformer(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
         theta = self.localise(x)
-        self.theta = theta.detach()
+        if not _exporting():  # an exported program is a pure function: no logged θ
+            self.theta = theta.detach()
         return self.transformed(x, theta)
 
     def extra_repr(self) -> str:
@@ -134,5 +136,11 @@ class SpatialTransformer(ParallelSpatialTransformer):
 
     def forward(self, x: Tensor) -> Tensor:
         (out,) = super().forward(x)
-        self.theta = self.theta[:, 0]
+        if not _exporting():
+            self.theta = self.theta[:, 0]
         return out
+
+
+def _exporting() -> bool:
+    is_exporting = getattr(torch.compiler, "is_exporting", None)  # torch >= 2.6
+    return bool(is_exporting and is_exporting())

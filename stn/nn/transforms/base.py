@@ -109,7 +109,7 @@ class Transform(nn.Module):
         with torch.autocast(theta.device.type, enabled=False):
             xy = self._grid_points(theta, size)  # (H·W, B, 2)
         # Contiguous: grid_sample's backward is ~2× slower on a strided grid.
-        return xy.transpose(0, 1).contiguous().view(len(theta), *size, 2)
+        return xy.transpose(0, 1).contiguous().view(theta.shape[0], *size, 2)
 
     def _grid_points(self, theta: Tensor, size: tuple[int, int]) -> Tensor:
         """Source points of the output grid, ``(H·W, B, 2)``."""

@@ -51,8 +51,10 @@ class Projective(Transform):
         return self._divide(self._on_grid(h[:, :2].mT, size), self._on_grid(h[:, 2:].mT, size))
 
     def _divide(self, uv: Tensor, w: Tensor) -> Tensor:
-        """``uv / w`` with ``|w|`` clamped to at least ``eps``, keeping its sign."""
-        return uv * torch.copysign(w.abs().clamp(min=self.eps), w).reciprocal()
+        """``uv / w`` with ``|w|`` clamped to at least ``eps``, keeping its sign (``where``, not
+        ``copysign``: ONNX has no sign-bit operator)."""
+        magnitude = w.abs().clamp(min=self.eps)
+        return uv * torch.where(w < 0, -magnitude, magnitude).reciprocal()
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, eps={self.eps}"

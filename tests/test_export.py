@@ -1,0 +1,59 @@
+"""Trained ST-CNNs export with torch.export and to ONNX, and match eager PyTorch."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from test_train import ROOT, _compose
+
+from stn.export import export, load_network
+from stn.train import train
+
+SHORT = ["experiment=mnist_rts", "trainer.max_steps=2", "trainer.max_epochs=1", "test=false"]
+LIMITS = ["+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1"]
+
+
+def _trained(fake_data, stn: str):
+    """A run of ST-CNN with ``stn`` trained for two steps, so its θs are not the identity."""
+    train(_compose([*SHORT, *LIMITS, f"stn={stn}", "schedule.lr=0.05"], fake_data))
+    return fake_data / "out"
+
+
+@pytest.mark.parametrize("stn", ["affine", "projective", "tps"])
+def test_a_trained_st_cnn_exports_and_matches_eager(fake_data, stn):
+    net, in_shape = load_network(_trained(fake_data, stn))
+    assert in_shape == (1, 42, 42)
+    assert net.transformers[0].regression.weight.abs().sum() > 0  # a trained ST, not identity
+    written = export(net, in_shape, fake_data / "export")
+    assert set(written) == {"pt2", "onnx"}
+    for path, error in written.values():
+        assert path.exists() and error <= 1e-4
+    # Any batch size: the exported program's batch is dynamic.
+    x = torch.rand(5, *in_shape)
+    program = torch.export.load(written["pt2"][0]).module()
+    assert torch.allclose(program(x), net(x), atol=1e-4)
+    assert sorted(p.name for p in (fake_data / "export").iterdir()) == ["model.onnx", "model.pt2"]
+
+
+def test_the_command_exports_a_run_and_refuses_a_missing_one(fake_data):
+    run = _trained(fake_data, "affine")
+    cmd = [sys.executable, "-m", "stn.export", str(run), "--formats", "onnx"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "model.onnx: onnx, inputs (B, 1, 42, 42), max |Δ| vs eager" in done.stdout
+    assert [p.name for p in (run / "export").iterdir()] == ["model.onnx"]
+
+    missing = fake_data / "nowhere"
+    cmd = [sys.executable, "-m", "stn.export", str(missing)]
+    refused = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 1
+    assert f"{missing}/checkpoints/best.ckpt is missing" in refused.stderr
+    assert "Traceback" not in refused.stderr and not missing.exists()
+
+
+def test_an_export_that_differs_from_eager_is_refused(fake_data):
+    net, in_shape = load_network(_trained(fake_data, "tps"))
+    with pytest.raises(ValueError, match=r"model.pt2 differs from eager PyTorch by .* > -1"):
+        export(net, in_shape, fake_data / "export", formats=("pt2",), atol=-1)
+    assert not (fake_data / "export").exists()  # nothing written
