@@ -29,52 +29,23 @@ from pathlib import Path
 import hydra
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
 from torchvision.transforms import v2
 
-from stn.benchmark import compare, markdown_table
+from stn.benchmark import compare, markdown_table, mnist_config, mnist_task
+from stn.benchmark import training_step as bare_step
 from stn.data.distortions import rts
-from stn.tasks.classification import OPTIMISERS, Classification
-from stn.train import CONFIGS, train
+from stn.train import train
 
 PRECISIONS = {"fp32": "32-true", "bf16+CL": "bf16-mixed"}
+config = mnist_config
 
 
-def config(*overrides: str) -> DictConfig:
-    """The resolved ``mnist_rts`` config with ``overrides``, writing to a temporary folder."""
-    out = f"paths.output_dir={tempfile.mkdtemp()}"
-    with initialize_config_dir(str(CONFIGS), version_base="1.3"):
-        cfg = compose("train", overrides=["experiment=mnist_rts", out, *overrides])
-    return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+def task(stn: str, precision: str):
+    return mnist_task(stn, channels_last=precision == "bf16+CL")
 
 
-def task(stn: str, precision: str) -> Classification:
-    cfg = OmegaConf.to_container(config(f"stn={stn}"))
-    return Classification(
-        cfg["model"], cfg["stn"], cfg["schedule"], [1, 42, 42], 10, precision == "bf16+CL"
-    )
-
-
-def optimiser(module: Classification) -> torch.optim.Optimizer:
-    """The configured optimiser (the budget schedule's), as the harness builds it."""
-    schedule = module.hparams.schedule
-    return OPTIMISERS[schedule["optimizer"]](module.parameters(), schedule)
-
-
-def training_step(module: Classification, precision: str):
-    """``step(x, y)``: forward, cross-entropy, backward and the optimiser's step."""
-    opt = optimiser(module)
-
-    def step(x: torch.Tensor, y: torch.Tensor) -> None:
-        with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16+CL"):
-            loss = F.cross_entropy(module(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    return step
+def training_step(module, precision: str):
+    return bare_step(module, bf16=precision == "bf16+CL")
 
 
 def models(batch: int, repeats: int) -> str:
