@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 
 from stn.files import write_text_atomic
 from stn.paper import TABLES, Table
-from stn.runs import CONFIG, FAILED, METRICS, TENSORBOARD, flatten
+from stn.runs import CONFIG, FAILED, METRICS, TENSORBOARD, configurations, flatten, partial, trained
 
 DONE, UNFINISHED, CRASHED = "done", "unfinished", "failed"
 
@@ -44,6 +44,11 @@ class Run:
 
     def matches(self, selector: dict) -> bool:
         return all(self.config.get(key) == value for key, value in selector.items())
+
+    @property
+    def partial(self) -> list[str]:
+        """The options that make this a smoke or partial run (``stn.runs.partial``)."""
+        return partial(self.config)
 
 
 def read_run(path: Path) -> Run:
@@ -80,10 +85,15 @@ def find_runs(root: Path) -> list[Run]:
 
 @dataclass
 class Cell:
+    """A table cell: its runs' values (one configuration, over seeds), or, where its runs
+    differ in more than the seed, each configuration apart (``configurations``: its
+    distinguishing options, and its own cell), never averaged together."""
+
     values: list[float] = field(default_factory=list)
     minutes: list[float] = field(default_factory=list)
     unfinished: int = 0
     failed: int = 0
+    configurations: list[tuple[str, Cell]] = field(default_factory=list)
 
     def mean_std(self) -> tuple[float | None, float | None]:
         if not self.values:
@@ -91,29 +101,53 @@ class Cell:
         std = statistics.stdev(self.values) if len(self.values) > 1 else 0.0
         return statistics.fmean(self.values), std
 
+    def add(self, run: Run, table: Table) -> None:
+        if run.status == DONE and table.metric in run.scalars:
+            error = run.scalars[table.metric]
+            self.values.append(100 - error if table.accuracy else error)
+            if run.minutes is not None:
+                self.minutes.append(run.minutes)
+        elif run.status == CRASHED:
+            self.failed += 1
+        else:  # still going, or finished without testing (test=false)
+            self.unfinished += 1
+
+
+def _cell(runs: list[Run], table: Table) -> Cell:
+    groups = [[runs[i] for i in group] for group in configurations([r.config for r in runs])]
+    cell = Cell()
+    if len(groups) <= 1:
+        for run in runs:
+            cell.add(run, table)
+        return cell
+    firsts = [group[0].config for group in groups]
+    shared = set.intersection(*(set(c) for c in firsts))
+    differ = sorted(k for k in shared if trained(k) and len({repr(c[k]) for c in firsts}) > 1)
+    for group, first in zip(groups, firsts, strict=True):
+        cell.configurations.append(
+            (", ".join(f"{k}={first[k]}" for k in differ), _cell(group, table))
+        )
+    return cell
+
 
 def fill(table: Table, runs: list[Run]) -> tuple[dict[tuple[str, str], Cell], set[Path]]:
     """The table's cells from ``runs``, and the folders of the runs it placed."""
-    cells = {(r, c): Cell() for r, _ in table.rows for c, _ in table.columns}
+    members: dict[tuple[str, str], list[Run]] = {
+        (r, c): [] for r, _ in table.rows for c, _ in table.columns
+    }
     placed = set()
-    for run in runs:
+    for run in (r for r in runs if not r.partial):  # smoke runs never stand in for a cell
         for (row, row_sel), (col, col_sel) in ((r, c) for r in table.rows for c in table.columns):
             if run.matches(row_sel) and run.matches(col_sel):
-                cell = cells[row, col]
-                if run.status == DONE and table.metric in run.scalars:
-                    error = run.scalars[table.metric]
-                    cell.values.append(100 - error if table.accuracy else error)
-                    if run.minutes is not None:
-                        cell.minutes.append(run.minutes)
-                elif run.status == CRASHED:
-                    cell.failed += 1
-                else:  # still going, or finished without testing (test=false)
-                    cell.unfinished += 1
+                members[row, col].append(run)
                 placed.add(run.path)
-    return cells, placed
+    return {key: _cell(found, table) for key, found in members.items()}, placed
 
 
 def _cell_text(cell: Cell, paper: float | None) -> str:
+    if cell.configurations:
+        known = f" [{paper:g}]" if paper is not None else ""
+        return f"—{known} {len(cell.configurations)} configurations (listed below)"
     mean, std = cell.mean_std()
     parts = []
     if mean is not None:
@@ -144,6 +178,17 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = T
 
     lines = [f"### {table.title}", ""]
     lines += grid(lambda row, col: _cell_text(cells[row, col], table.paper.get((row, col))))
+    several = [(key, cell) for key, cell in cells.items() if cell.configurations]
+    if several:
+        lines += [
+            "",
+            "Cells whose runs differ in more than the seed, each configuration apart:",
+            "",
+        ]
+        for (row, col), cell in several:
+            paper = table.paper.get((row, col))
+            for options, sub in cell.configurations:
+                lines.append(f"- {row}, {col}, `{options}`: {_cell_text(sub, paper)}")
     if minutes and any(cell.minutes for cell in cells.values()):
         lines += ["", "Minutes per run (training time, pauses left out; mean over seeds):", ""]
 
@@ -156,20 +201,22 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = T
 
 
 CSV_FIELDS = [
-    *("table", "row", "column", "n", "mean", "std", "paper", "diff"),
+    *("table", "row", "column", "configuration", "n", "mean", "std", "paper", "diff"),
     *("minutes", "unfinished", "failed"),
 ]
 
 
 def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> list[dict]:
+    """One row per cell; a cell of several configurations, one row per configuration."""
     rows = []
     for (row, col), cell in cells.items():
-        mean, std = cell.mean_std()
-        paper = table.paper.get((row, col))
-        diff = mean - paper if mean is not None and paper is not None else None
-        minutes = statistics.fmean(cell.minutes) if cell.minutes else None
-        values = [name, row, col, len(cell.values), mean, std, paper, diff, minutes]
-        rows.append(dict(zip(CSV_FIELDS, [*values, cell.unfinished, cell.failed], strict=True)))
+        for options, part in cell.configurations or [("", cell)]:
+            mean, std = part.mean_std()
+            paper = table.paper.get((row, col))
+            diff = mean - paper if mean is not None and paper is not None else None
+            minutes = statistics.fmean(part.minutes) if part.minutes else None
+            values = [name, row, col, options, len(part.values), mean, std, paper, diff, minutes]
+            rows.append(dict(zip(CSV_FIELDS, [*values, part.unfinished, part.failed], strict=True)))
     return rows
 
 
@@ -190,7 +237,12 @@ def report(
             sections.append(markdown(table, cells, minutes=not brief))
             rows += csv_rows(name, table, cells)
     listed = [] if brief else runs
-    loose = [run for run in listed if run.path not in placed]
+    smoke = [run for run in listed if run.partial]
+    loose = [run for run in listed if run.path not in placed and not run.partial]
+    if smoke:
+        lines = ["### Smoke and partial runs (in no table)", ""]
+        lines += [f"- `{r.path}`: {r.status}, {', '.join(r.partial)}" for r in smoke]
+        sections.append("\n".join(lines))
     if loose:
         lines = ["### Runs outside these tables", ""]
         for run in loose:
@@ -199,7 +251,9 @@ def report(
             lines.append(f"- `{run.path}`: {run.status}{value}")
         sections.append("\n".join(lines))
     unfinished = [
-        r for r in listed if r.status != DONE and (r.path in shown or r.path not in placed)
+        r
+        for r in listed
+        if r.status != DONE and not r.partial and (r.path in shown or r.path not in placed)
     ]
     if unfinished:
         lines = ["### Unfinished and failed runs", ""]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from stn import hardware
 from stn.files import write_text_atomic
-from stn.runs import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten
+from stn.run_lock import RunInUse, RunLock
+from stn.runs import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten, partial
 
 # Lightning, torchvision and the models are imported only where a run trains, tests or
 # draws: `--help`, `--cfg job` and a mistyped option answer at once.
@@ -38,24 +40,56 @@ MONITOR = "val/err"
 def train(cfg: DictConfig) -> float:
     """Train (and test) the configured model; returns the best ``val/err``.
 
+    One process at a time writes a run folder (``stn.run_lock``): the first process of a run
+    holds its lock (further DDP processes write nothing of their own).
+
     The run's folder records its resolved config (``config.yaml``) first and its final
     metrics (``metrics.json``) last. With ``resume`` (the default), a run whose folder
     holds ``metrics.json`` is finished and is skipped, and one with a last checkpoint
     resumes from it, so re-running a sweep completes it. With ``train=false`` the
     checkpoint ``ckpt_path`` is only tested (and ``test/err`` returned).
     """
+    if any(os.environ.get(rank, "0") != "0" for rank in RANKS):
+        return _train(cfg)
+    with RunLock(cfg.paths.output_dir):
+        return _train(cfg)
+
+
+# Set (to a non-zero value) in every process of a distributed run but the first.
+RANKS = ("LOCAL_RANK", "NODE_RANK", "SLURM_PROCID")
+
+
+def _train(cfg: DictConfig) -> float:
     out = Path(cfg.paths.output_dir)
     done, last = out / METRICS, out / LAST
     if not cfg.train and not cfg.ckpt_path:
         raise ValueError("train=false evaluates a checkpoint: pass ckpt_path=PATH/TO/best.ckpt")
+    smoke = partial(flatten(OmegaConf.to_container(cfg, resolve=True)))
+    if smoke:
+        log.info("a smoke or partial run (%s): kept out of stn.report's tables", ", ".join(smoke))
+    retrain = cfg.train and not cfg.resume
     if cfg.train and cfg.resume and not cfg.ckpt_path and done.exists():
-        log.info("finished already, skipping: %s (resume=false trains it again)", out)
-        return json.loads(done.read_text())[MONITOR]
-    if cfg.train and not cfg.resume:
+        recorded = (
+            OmegaConf.to_container(OmegaConf.load(out / CONFIG)) if (out / CONFIG).exists() else {}
+        )
+        stale = partial(flatten(recorded))
+        if not stale or smoke:
+            log.info("finished already, skipping: %s (resume=false trains it again)", out)
+            return json.loads(done.read_text())[MONITOR]
+        # Made before smoke runs had folders of their own: it must not stand in for this run.
+        log.warning(
+            "%s holds a smoke run (%s): training the full run in its place", out, ", ".join(stale)
+        )
+        retrain = True
+    if cfg.train:
+        (out / FAILED).unlink(missing_ok=True)  # tried again
+    if retrain:
         shutil.rmtree(out / TENSORBOARD, ignore_errors=True)
         shutil.rmtree(last.parent, ignore_errors=True)
         done.unlink(missing_ok=True)
-    ckpt_path = cfg.ckpt_path or (str(last) if cfg.resume and last.exists() else None)
+    ckpt_path = cfg.ckpt_path or (
+        str(last) if cfg.resume and not retrain and last.exists() else None
+    )
     choose_machine(cfg)
     import pytorch_lightning as pl
 
@@ -177,12 +211,15 @@ def check_checkpoint(path: str, hparams: dict) -> None:
 def main(cfg: DictConfig) -> float:
     try:
         return train(cfg)
-    except Exception:
+    except Exception as err:
+        if not isinstance(err, RunInUse):  # else the folder is another live process's
+            # Failed (a run tried again clears it): no table takes it for one still going.
+            Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
+            (Path(cfg.paths.output_dir) / FAILED).touch()
         if HydraConfig.get().mode != RunMode.MULTIRUN:
             raise
         # One failing job of a sweep must not stop the others: record it and go on.
         log.exception("job failed: %s", HydraConfig.get().job.override_dirname)
-        (Path(cfg.paths.output_dir) / FAILED).touch()
         return math.inf  # the worst value, for sweepers that minimise (Optuna rejects NaN)
 
 

@@ -39,7 +39,8 @@ def test_joblib_runs_jobs_in_parallel_processes(fake_data):
         "data.val_size=100",
     )
     runs = sorted(p.name for p in (fake_data / "multi" / "mnist_rts").iterdir())
-    assert runs == ["data.val_size=100,seed=1", "data.val_size=100,seed=2"]
+    smoke = "trainer.fast_dev_run=True"  # smoke runs are named as such
+    assert runs == [f"data.val_size=100,seed=1,{smoke}", f"data.val_size=100,seed=2,{smoke}"]
     share = max(1, usable_cores() // 2)  # two jobs at once share the cores
     for run in runs:
         assert (fake_data / "multi" / "mnist_rts" / run / "metrics.json").exists()

@@ -9,7 +9,7 @@ from test_train import _compose
 from stn.report import main, report
 from stn.train import train
 
-SHORT = ["trainer.max_steps=2", "trainer.max_epochs=-1", "+trainer.limit_val_batches=1"]
+SHORT = ["trainer.max_steps=2", "trainer.max_epochs=-1"]  # full runs, as the tables take
 
 
 def _run(root, name, *overrides):
@@ -71,7 +71,9 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     md = (fake_data / "runs" / "report.md").read_text()
     assert "Table 1" in md and "cluttered" in md and "Minutes per run" in md
     csv = (fake_data / "runs" / "report.csv").read_text().splitlines()
-    assert csv[0] == "table,row,column,n,mean,std,paper,diff,minutes,unfinished,failed"
+    assert (
+        csv[0] == "table,row,column,configuration,n,mean,std,paper,diff,minutes,unfinished,failed"
+    )
     assert len(csv) == 1 + 8 * 4 + 4
 
 
@@ -115,3 +117,31 @@ def test_a_resumed_runs_minutes_leave_out_the_pause(tmp_path):
     result = read_run(run)
     assert abs(result.minutes - 5) < 1e-6
     assert abs(result.scalars["val/err"] - 0.03) < 1e-6  # the best over both sittings
+
+
+def test_runs_that_differ_in_more_than_the_seed_are_never_averaged(fake_data):
+    _run(fake_data, "a", "experiment=mnist_rts", "seed=0")
+    _run(fake_data, "b", "experiment=mnist_rts", "seed=1", "trainer.log_every_n_steps=1")
+    _run(fake_data, "c", "experiment=mnist_rts", "schedule.lr=0.001")
+    text, rows = report([fake_data / "runs"])
+    cells = [r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS")]
+    # a and b are seeds of one configuration (the logging interval trains nothing); c is not.
+    assert {(r["configuration"], r["n"]) for r in cells} == {
+        ("schedule.lr=0.003", 2),
+        ("schedule.lr=0.001", 1),
+    }
+    assert "| — [0.5] 2 configurations (listed below) |" in text
+    assert "- ST-CNN Aff, RTS, `schedule.lr=0.001`: " in text
+
+
+def test_configurations_group_seeds_and_ignore_what_trains_nothing():
+    from stn.runs import configurations
+
+    runs = [
+        {"seed": 0, "schedule.lr": 0.1, "paths.data_dir": "/a", "trainer.precision": "bf16-mixed"},
+        {"seed": 1, "schedule.lr": 0.1, "paths.data_dir": "/b", "machine.name": "y"},
+        {"seed": 0, "schedule.lr": 0.2},
+        {"seed": 2},  # recorded before schedule.lr existed: no difference to go by
+        {"seed": 0, "schedule.lr": 0.1, "trainer.precision": "32-true"},
+    ]
+    assert configurations(runs) == [[0, 1, 3], [2], [4]]

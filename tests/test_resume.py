@@ -112,3 +112,82 @@ def test_last_checkpoint_is_saved_every_epoch_even_without_improvement(fake_data
     )
     assert (load("best")["epoch"], load("last")["epoch"]) == (0, 2)
     assert load("last")["global_step"] == 3 * 2  # 300 training digits: 2 batches per epoch
+
+
+@pytest.mark.parametrize(
+    "smoke",
+    ["trainer.fast_dev_run=true", "data.subset=600", "+trainer.limit_train_batches=1"],
+)
+def test_a_smoke_run_never_stands_in_for_the_full_run(fake_data, smoke):
+    from stn.report import report
+
+    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
+    full = ["schedule.max_epochs=1", "data.val_size=100", f"paths.cache_dir={fake_data / 'c'}"]
+
+    def run(*overrides):
+        cmd = [sys.executable, "train.py", "-m", *full, *overrides]
+        cmd.append(f"hydra.sweep.dir={fake_data / 'multi'}")
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout + done.stderr
+
+    assert "smoke or partial run" in run(smoke)
+    assert "finished already" not in run()  # the full command trains
+    folders = {p.name for p in (fake_data / "multi" / "mnist_rts").iterdir()}
+    full_folder = "data.val_size=100,schedule.max_epochs=1"
+    (smoke_folder,) = folders - {full_folder}  # the smoke run is named by its option
+    assert smoke.lstrip("+").split("=")[0] in smoke_folder
+    for folder in folders:
+        assert (fake_data / "multi" / "mnist_rts" / folder / "metrics.json").exists()
+    text, rows = report([fake_data / "multi"])
+    (cell,) = [r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS")]
+    assert cell["n"] == 1  # the full run alone
+    assert "### Smoke and partial runs (in no table)" in text and smoke_folder in text
+
+
+def test_a_smoke_run_left_in_a_full_runs_folder_is_trained_over(fake_data):
+    # Before smoke runs had folders of their own, one could sit where the full run goes.
+    steps = ["trainer.max_steps=2", "trainer.max_epochs=-1"]
+    train(_compose([*steps, "trainer.fast_dev_run=true"], fake_data))
+    out = fake_data / "out"
+    assert (out / "metrics.json").exists()
+    full = _compose(steps, fake_data)
+    train(full)
+    state = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["global_step"] == 2  # trained, not skipped
+    assert train(full) == json.loads((out / "metrics.json").read_text())["val/err"]  # now skipped
+
+
+def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_data):
+    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
+    out = fake_data / "run"
+
+    def start(*overrides, **kwargs):
+        cmd = [
+            *(sys.executable, "train.py", "data.val_size=100", *overrides),
+            *(f"paths.cache_dir={fake_data / 'cache'}", f"hydra.run.dir={out}"),
+        ]
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, **kwargs)
+
+    first = start("schedule.max_epochs=100", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock = out / "LOCK"
+    while not (out / "checkpoints" / "last.ckpt").exists() and first.poll() is None:
+        time.sleep(0.05)
+    assert first.poll() is None, "the first run ended too soon"
+    assert json.loads(lock.read_text())["pid"] == first.pid
+
+    second = start("schedule.max_epochs=100", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = second.communicate(timeout=120)
+    assert second.returncode != 0
+    assert f"is in use by process {first.pid} on" in err
+    assert first.poll() is None and not (out / "FAILED").exists()  # the first goes on
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert json.loads(lock.read_text())["pid"] == first.pid  # left behind by the dead one
+
+    # The same folder again (one epoch: it resumes past it and tests): the lock is taken over.
+    third = start("schedule.max_epochs=1", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = third.communicate(timeout=300)
+    assert third.returncode == 0, err[-3000:]
+    assert f"left by process {first.pid}, which is gone" in (out / "train.log").read_text()
+    assert (out / "metrics.json").exists() and not lock.exists()

@@ -13,7 +13,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from stn.tasks.classification import Classification
 from stn.train import CONFIGS, train
@@ -132,10 +132,12 @@ def _multirun(fake_data, *overrides):
 def test_a_failing_job_does_not_stop_a_multirun(fake_data):
     _multirun(fake_data, "data.val_size=100,100000", "trainer.fast_dev_run=true")
     runs = {p.name: p for p in (fake_data / "multi" / "mnist_rts").iterdir() if p.is_dir()}
-    assert set(runs) == {"data.val_size=100", "data.val_size=100000"}
-    assert (runs["data.val_size=100000"] / "FAILED").exists()
-    assert not (runs["data.val_size=100"] / "FAILED").exists()
-    assert list((runs["data.val_size=100"] / "tensorboard").glob("events.*"))
+    smoke = ",trainer.fast_dev_run=True"
+    ok, bad = f"data.val_size=100{smoke}", f"data.val_size=100000{smoke}"
+    assert set(runs) == {ok, bad}
+    assert (runs[bad] / "FAILED").exists()
+    assert not (runs[ok] / "FAILED").exists()
+    assert list((runs[ok] / "tensorboard").glob("events.*"))
 
 
 def test_default_run_on_real_mnist(mnist_root, tmp_path):
@@ -252,7 +254,7 @@ def test_table1_sweep_runs_32_cells(fake_data):
     _multirun(fake_data, "+sweep=table1", "trainer.fast_dev_run=true", "data.val_size=100")
     runs = sorted(p.relative_to(fake_data / "multi") for p in (fake_data / "multi").glob("*/*"))
     assert len(runs) == 32
-    assert Path("mnist_p/data.val_size=100,model=fcn,stn=tps") in runs
+    assert Path("mnist_p/data.val_size=100,model=fcn,stn=tps,trainer.fast_dev_run=True") in runs
     for run in runs:
         path = fake_data / "multi" / run
         assert not (path / "FAILED").exists(), run
@@ -314,3 +316,42 @@ def test_compiled_training_writes_eager_checkpoints_and_figures(fake_data):
     eager.load_state_dict(state["state_dict"])  # the eager network's parameter names
     events = EventAccumulator(str(fake_data / "out" / "tensorboard")).Reload()
     assert "st0/input_grid_output" in events.Tags()["images"]
+
+
+def test_a_diverging_run_stops_failed_with_advice_that_fits_its_precision(fake_data):
+    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
+    out = fake_data / "diverged"
+    cmd = [
+        *(sys.executable, "train.py", "schedule.lr=1e6", "schedule.batch_size=8"),
+        *("schedule.max_epochs=3", "data.val_size=100", "trainer.precision=32-true"),
+        *(f"paths.cache_dir={fake_data / 'cache'}", f"hydra.run.dir={out}"),
+    ]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0
+    (message,) = [line for line in done.stderr.splitlines() if "training diverged" in line]
+    assert "training diverged: the loss" in message
+    assert "schedule.lr=1000000.0" in message and "at step " in message
+    assert "32-true precision: lower schedule.lr or schedule.loc_lr_factor" in message
+    assert "train in 32-true" not in message  # it already does
+    assert (out / "FAILED").exists() and not (out / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
+def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(precision):
+    from stn.tasks.classification import DIVERGED, PATIENCE, Diverged
+
+    cfg = _compose(["experiment=mnist_rts"])
+    parts = [OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stn", "schedule")]
+    task = Classification(*parts, in_shape=[1, 42, 42], num_classes=10)
+    task._trainer = type("T", (), {"precision": precision, "global_step": 7})()
+    chance = math.log(10)
+    for _ in range(PATIENCE - 1):
+        task.check_divergence(DIVERGED * chance * 2, chance)  # high, but not for long enough
+    task.check_divergence(1.0, chance)  # back down: the count starts again
+    for _ in range(PATIENCE - 1):
+        task.check_divergence(1e9, chance)
+    with pytest.raises(Diverged, match=r"stayed above 100 × the chance loss \(2.30\) for 20"):
+        task.check_divergence(1e9, chance)
+    with pytest.raises(Diverged, match="the loss is nan at step") as raised:
+        task.check_divergence(math.nan, chance)
+    assert ("trainer.precision=32-true" in str(raised.value)) == (precision == "bf16-mixed")

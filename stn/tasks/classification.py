@@ -22,6 +22,15 @@ from stn.nn.spatial_transformer import ParallelSpatialTransformer
 from stn.tasks.visualise import transformer_panels
 
 SCHEDULERS = ("step", "cosine")
+# A training loss this many times the chance loss (a uniform guess) for this many steps in a
+# row has diverged: it will not come back, and its weights are no longer a result.
+DIVERGED, PATIENCE = 100, 20
+
+
+class Diverged(FloatingPointError):
+    """The training loss became non-finite or left every sensible bound."""
+
+
 OPTIMISERS = {
     "sgd": lambda groups, cfg: torch.optim.SGD(
         groups, lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"]
@@ -76,6 +85,7 @@ class Classification(pl.LightningModule):
         if compile:
             self.net.compile()
         self.preview: Tensor | None = None  # fixed validation images for the figure
+        self.too_high = 0  # steps in a row with the loss above DIVERGED × chance
 
     def forward(self, x: Tensor) -> Tensor:
         if self.channels_last:
@@ -113,14 +123,34 @@ class Classification(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         x, y = batch[:2]
-        loss = self.loss(self(x), y)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"training loss is {loss.item()} at step {self.global_step}: lower schedule.lr "
-                f"or schedule.loc_lr_factor, or train in 32-true precision"
-            )
+        logits = self(x)
+        loss = self.loss(logits, y)
+        self.check_divergence(loss.item(), y[0].numel() * math.log(logits.shape[-1]))
         self.log("train/loss", loss, prog_bar=True, batch_size=len(y))
         return loss
+
+    def check_divergence(self, loss: float, chance: float) -> None:
+        """Raise ``Diverged`` on a non-finite loss, or one above ``DIVERGED`` × ``chance`` (the
+        loss of a uniform guess) for ``PATIENCE`` steps in a row."""
+        self.too_high = self.too_high + 1 if loss > DIVERGED * chance else 0
+        if math.isfinite(loss) and self.too_high < PATIENCE:
+            return
+        what = (
+            f"is {loss}"
+            if not math.isfinite(loss)
+            else f"has stayed above {DIVERGED} × the chance loss ({chance:.2f}) for "
+            f"{PATIENCE} steps (now {loss:.3g})"
+        )
+        cfg = self.hparams.schedule
+        precision = str(self._trainer.precision if self._trainer else "32-true")
+        advice = "lower schedule.lr or schedule.loc_lr_factor"
+        if not precision.startswith(("32", "64")):
+            advice += ", or train in 32-true precision (trainer.precision=32-true)"
+        raise Diverged(
+            f"training diverged: the loss {what} at step {self.global_step}, with "
+            f"schedule.lr={cfg['lr']} and schedule.loc_lr_factor={cfg['loc_lr_factor']} in "
+            f"{precision} precision: {advice}"
+        )
 
     def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> None:
         if batch_idx == 0 and self.preview is None:
