@@ -114,6 +114,8 @@ def _train(cfg: DictConfig) -> float:
     from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
     from pytorch_lightning.loggers import TensorBoardLogger
 
+    from stn.tasks.epoch_log import EpochLog
+
     logger = TensorBoardLogger(
         save_dir=str(out), name=TENSORBOARD, version="", default_hp_metric=False
     )
@@ -126,7 +128,7 @@ def _train(cfg: DictConfig) -> float:
     trainer = pl.Trainer(
         **cfg.trainer,
         logger=logger,
-        callbacks=[checkpoint, every_epoch, LearningRateMonitor()],
+        callbacks=[checkpoint, every_epoch, LearningRateMonitor(), EpochLog(MONITOR)],
     )
     log.info("parameters: %d", sum(p.numel() for p in task.parameters()))
     metrics, tested = {}, ckpt_path

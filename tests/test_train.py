@@ -4,6 +4,7 @@ import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -355,3 +356,48 @@ def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(prec
     with pytest.raises(Diverged, match="the loss is nan at step") as raised:
         task.check_divergence(math.nan, chance)
     assert ("trainer.precision=32-true" in str(raised.value)) == (precision == "bf16-mixed")
+
+
+def test_every_epoch_is_one_line_in_the_log_and_on_a_non_terminal_stdout(fake_data):
+    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
+    out = fake_data / "run"
+    cmd = [
+        *(sys.executable, "train.py", "schedule.max_epochs=3", "data.val_size=100"),
+        *(f"paths.cache_dir={fake_data / 'cache'}", f"hydra.run.dir={out}"),
+    ]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = (out / "train.log").read_text().splitlines()
+    epochs = [line.split(" - ", 1)[1] for line in log if "[stn.progress]" in line]
+    assert [e.split(":")[0] for e in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    pattern = r"epoch \d/3: train/loss \d+\.\d{4}, val/err \d+\.\d\d % \(best \d+\.\d\d %\), "
+    assert all(re.match(pattern + r"\d+ s, ~\d+ s left$", e) for e in epochs), epochs
+    assert epochs[-1].endswith("~0 s left")
+    assert all(e in done.stdout for e in epochs)  # stdout is no terminal here: shown there
+    assert len(log) == len(set(log))  # each line once
+
+
+def test_a_terminal_keeps_its_progress_bar_and_gets_no_epoch_lines(tmp_path):
+    import logging
+
+    from stn.tasks.epoch_log import PROGRESS, quiet_on_terminals
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal, file = Terminal(), tmp_path / "train.log"
+    handlers = [logging.StreamHandler(terminal), logging.FileHandler(file)]
+    root = logging.getLogger()
+    for handler in handlers:
+        root.addHandler(handler)
+    try:
+        quiet_on_terminals()
+        logging.getLogger(PROGRESS).warning("epoch 1/3: ...")
+        logging.getLogger("stn.train").warning("other news")
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    assert terminal.getvalue() == "other news\n"
+    assert file.read_text() == "epoch 1/3: ...\nother news\n"
