@@ -16,6 +16,8 @@ import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from stn.errors import UsageError
+
 AUTO = "auto"
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "64-true")
 # oneDNN's ISA cap (``ONEDNN_MAX_CPU_ISA``) below which it has no bf16 kernels.
@@ -83,7 +85,7 @@ def detect(accelerator: str = "cpu") -> Machine:
     gpu = accelerator in ("gpu", "cuda") or (accelerator == AUTO and torch.cuda.is_available())
     if gpu:
         if not torch.cuda.is_available():
-            raise ValueError(
+            raise UsageError(
                 f"trainer.accelerator={accelerator} but torch sees no CUDA device: "
                 "use trainer=cpu (or trainer.accelerator=cpu)"
             )
@@ -105,7 +107,7 @@ def choose_precision(machine: Machine, precision: str = AUTO) -> str:
     natively, else ``32-true`` on a CPU and ``16-mixed`` on a GPU."""
     if precision != AUTO:
         if str(precision) not in PRECISIONS:
-            raise ValueError(
+            raise UsageError(
                 f"trainer.precision={precision!r} is not one of: {AUTO}, {', '.join(PRECISIONS)}"
             )
         return str(precision)
@@ -120,7 +122,7 @@ def choose_channels_last(machine: Machine, channels_last: bool | str = AUTO) -> 
     if channels_last == AUTO:
         return True
     if not isinstance(channels_last, bool):
-        raise ValueError(f"channels_last={channels_last!r} must be true, false or {AUTO}")
+        raise UsageError(f"channels_last={channels_last!r} must be true, false or {AUTO}")
     return channels_last
 
 
@@ -141,5 +143,5 @@ def choose_threads(machine: Machine, jobs: int, threads: int | str = AUTO) -> in
     if threads == AUTO:
         return max(1, machine.cores // max(1, jobs))
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads={threads!r} must be a positive integer or {AUTO}")
+        raise UsageError(f"threads={threads!r} must be a positive integer or {AUTO}")
     return threads

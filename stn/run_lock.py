@@ -10,11 +10,13 @@ import os
 import socket
 from pathlib import Path
 
+from stn.errors import UserError
+
 LOCK = "LOCK"
 log = logging.getLogger(__name__)
 
 
-class RunInUse(RuntimeError):
+class RunInUse(UserError, RuntimeError):
     """Another live process trains in this run folder."""
 
 

@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import hydra
@@ -18,6 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from stn import hardware
+from stn.errors import MissingData, UsageError, UserError
 from stn.files import write_text_atomic
 from stn.run_lock import RunInUse, RunLock
 from stn.runs import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten, partial
@@ -63,7 +65,7 @@ def _train(cfg: DictConfig) -> float:
     out = Path(cfg.paths.output_dir)
     done, last = out / METRICS, out / LAST
     if not cfg.train and not cfg.ckpt_path:
-        raise ValueError("train=false evaluates a checkpoint: pass ckpt_path=PATH/TO/best.ckpt")
+        raise UsageError("train=false evaluates a checkpoint: pass ckpt_path=PATH/TO/best.ckpt")
     smoke = partial(flatten(OmegaConf.to_container(cfg, resolve=True)))
     if smoke:
         log.info("a smoke or partial run (%s): kept out of stn.report's tables", ", ".join(smoke))
@@ -194,15 +196,15 @@ def check_checkpoint(path: str, hparams: dict) -> None:
         state = torch.load(path, map_location="cpu", weights_only=True)
         theirs = state["hyper_parameters"]
     except FileNotFoundError:
-        raise FileNotFoundError(f"no checkpoint at {path}: check ckpt_path") from None
+        raise MissingData(f"no checkpoint at {path}: check ckpt_path") from None
     except Exception as err:
-        raise ValueError(
+        raise UsageError(
             f"{path} is not a readable checkpoint of this suite ({type(err).__name__}: {err}); "
             f"it may be truncated or from another program: pass another ckpt_path"
         ) from err
     for key in ARCHITECTURE:
         if theirs.get(key) != hparams[key]:
-            raise ValueError(
+            raise UsageError(
                 f"checkpoint {path} was trained with {key}={theirs.get(key)!r}, but this run "
                 f"has {key}={hparams[key]!r}: give the experiment, model and stn it was "
                 f"trained with (see config.yaml beside its checkpoints folder)"
@@ -211,6 +213,7 @@ def check_checkpoint(path: str, hparams: dict) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")
 def main(cfg: DictConfig) -> float:
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         return train(cfg)
     except Exception as err:
@@ -218,10 +221,17 @@ def main(cfg: DictConfig) -> float:
             # Failed (a run tried again clears it): no table takes it for one still going.
             Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
             (Path(cfg.paths.output_dir) / FAILED).touch()
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
+        user = isinstance(err, UserError) and os.environ.get("HYDRA_FULL_ERROR") != "1"
+        if not multirun:
+            if user:  # the message is the whole story: no traceback
+                sys.exit(f"error: {err}")
             raise
         # One failing job of a sweep must not stop the others: record it and go on.
-        log.exception("job failed: %s", HydraConfig.get().job.override_dirname)
+        job = HydraConfig.get().job.override_dirname
+        if user:
+            log.error("job failed: %s: %s", job, err)
+        else:
+            log.exception("job failed: %s", job)
         return math.inf  # the worst value, for sweepers that minimise (Optuna rejects NaN)
 
 

@@ -304,6 +304,23 @@ def test_run_folders_are_named_by_what_is_trained_not_where():
     # A run started on a CPU may be finished on a GPU: the same folder, so it resumes there.
     assert folder(*cell, "trainer.accelerator=gpu") == folder(*cell)
     assert folder(*cell, "schedule=paper") != folder(*cell)
+    # Smoke and partial runs name their own folders: never the full run's.
+    for smoke in ("trainer.fast_dev_run=true", "data.subset=600", "+trainer.limit_val_batches=2"):
+        named = folder(*cell, smoke)
+        assert named != folder(*cell) and smoke.lstrip("+") in named
+    assert folder(*cell, "resume=false", "threads=1", "compile=true") == folder(*cell)
+
+
+def test_which_runs_are_smoke_runs():
+    from stn.runs import partial
+
+    assert partial({"trainer.fast_dev_run": False, "data.subset": None}) == []
+    assert partial({"trainer.limit_train_batches": 1.0}) == []  # the whole epoch
+    assert partial({"trainer.limit_train_batches": 1}) == ["trainer.limit_train_batches=1"]
+    assert partial({"trainer.fast_dev_run": 2, "data.subset": 600}) == [
+        "trainer.fast_dev_run=2",
+        "data.subset=600",
+    ]
 
 
 @pytest.mark.slow
@@ -401,3 +418,23 @@ def test_a_terminal_keeps_its_progress_bar_and_gets_no_epoch_lines(tmp_path):
             handler.close()
     assert terminal.getvalue() == "other news\n"
     assert file.read_text() == "epoch 1/3: ...\nother news\n"
+
+
+def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
+    def cli(*args, **env):
+        env = {**os.environ, "STN_DATA_DIR": str(tmp_path / "nowhere"), **env}
+        cmd = [sys.executable, "train.py", *args, f"hydra.run.dir={tmp_path / 'run'}"]
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    for args, message in [
+        (["threads=0"], "error: threads=0 must be a positive integer or auto"),
+        (["trainer.precision=bf16"], "error: trainer.precision='bf16' is not one of: auto,"),
+        ([], f"error: MNIST not found in {tmp_path / 'nowhere' / 'MNIST' / 'raw'}"),
+    ]:
+        done = cli(*args)
+        assert done.returncode == 1
+        assert done.stderr.strip().startswith(message), done.stderr[-2000:]
+        assert "Traceback" not in done.stderr and "HYDRA_FULL_ERROR" not in done.stderr
+        assert (tmp_path / "run" / "FAILED").exists()
+    everything = cli("threads=0", HYDRA_FULL_ERROR="1")
+    assert everything.returncode == 1 and "Traceback" in everything.stderr

@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 
 from stn.data.cub_metadata import CUBMetadata, read_cub_metadata
 from stn.data.split_datamodule import SplitDataModule
+from stn.errors import UsageError
 
 
 def load_image(path: Path, size: int) -> tuple[Tensor, tuple[int, int]]:
@@ -32,7 +33,7 @@ def load_image(path: Path, size: int) -> tuple[Tensor, tuple[int, int]]:
             original = image.size
             image = image.convert("RGB").resize((size, size), Image.BILINEAR)
     except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read {path} ({err}): re-extract CUB_200_2011.tgz") from err
+        raise UsageError(f"cannot read {path} ({err}): re-extract CUB_200_2011.tgz") from err
     return torch.from_numpy(np.array(image)).permute(2, 0, 1).contiguous(), original
 
 
@@ -96,7 +97,7 @@ class CUB200(SplitDataModule):
     ) -> None:
         super().__init__()
         if not 0 < val_fraction < 1:
-            raise ValueError(f"data.val_fraction must lie in (0, 1), got {val_fraction}")
+            raise UsageError(f"data.val_fraction must lie in (0, 1), got {val_fraction}")
         self.root = Path(data_dir) / "CUB_200_2011"
         self.size, self.val_fraction, self.batch_size = size, val_fraction, batch_size
         self.workers = os.cpu_count() if workers is None else workers

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from stn.errors import MissingData, UsageError
+
 URL = "https://data.caltech.edu/records/65de6-vp158"
 FILES = ("images.txt", "image_class_labels.txt", "train_test_split.txt", "bounding_boxes.txt")
 
@@ -42,7 +44,7 @@ def _read(path: Path, fields: int) -> dict[int, tuple[int, list[str]]]:
     """``{id: (line number, [the other fields])}`` of a whitespace-separated file of
     ``fields`` columns (with 2, the second may hold spaces)."""
     if not path.exists():
-        raise FileNotFoundError(
+        raise MissingData(
             f"{path} is missing: extract CUB_200_2011.tgz ({URL}) so that its folder holds "
             f"{', '.join(FILES)}, classes.txt and images/"
         )
@@ -57,11 +59,11 @@ def _read(path: Path, fields: int) -> dict[int, tuple[int, list[str]]]:
                 if len(parts) != fields:
                     raise ValueError
             except ValueError:
-                raise ValueError(
+                raise UsageError(
                     f"{path}:{number}: expected {fields} fields (an id first), got {line!r}"
                 ) from None
             if key in rows:
-                raise ValueError(f"{path}:{number}: image id {key} appears twice")
+                raise UsageError(f"{path}:{number}: image id {key} appears twice")
             rows[key] = number, [p.strip() for p in parts[1:]]
     return rows
 
@@ -76,14 +78,14 @@ def read_cub_metadata(root: str | os.PathLike) -> CUBMetadata:
     ids = sorted(images)
     for name, rows in zip(FILES[1:], (labels, split, boxes), strict=True):
         if missing := sorted(set(ids) - set(rows)):
-            raise ValueError(
+            raise UsageError(
                 f"{root / name}: no line for image id {missing[0]}"
                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
                 + " listed in images.txt"
             )
         if unknown := sorted(set(rows) - set(ids)):
             line = rows[unknown[0]][0]
-            raise ValueError(f"{root / name}:{line}: image id {unknown[0]} is not in images.txt")
+            raise UsageError(f"{root / name}:{line}: image id {unknown[0]} is not in images.txt")
 
     def numbers(rows: dict, name: str, kind: type) -> list[list]:
         out = []
@@ -92,15 +94,15 @@ def read_cub_metadata(root: str | os.PathLike) -> CUBMetadata:
             try:
                 out.append([kind(v) for v in values])
             except ValueError:
-                raise ValueError(f"{root / name}:{line}: expected numbers, got {values}") from None
+                raise UsageError(f"{root / name}:{line}: expected numbers, got {values}") from None
         return out
 
     class_ids = [c for (c,) in numbers(labels, FILES[1], int)]
     if bad := [c for c in class_ids if c not in classes]:
-        raise ValueError(f"{root / FILES[1]}: class id {bad[0]} is not in classes.txt")
+        raise UsageError(f"{root / FILES[1]}: class id {bad[0]} is not in classes.txt")
     is_train = [t for (t,) in numbers(split, FILES[2], int)]
     if bad := [t for t in is_train if t not in (0, 1)]:
-        raise ValueError(f"{root / FILES[2]}: the split must be 0 or 1, got {bad[0]}")
+        raise UsageError(f"{root / FILES[2]}: the split must be 0 or 1, got {bad[0]}")
     names = [classes[c][1][0] for c in sorted(classes)]
     index = {c: i for i, c in enumerate(sorted(classes))}
     return CUBMetadata(

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from stn.errors import UsageError
+
 FIELDS = ("label", "left", "top", "width", "height")
 FIELDS_B = tuple(name.encode() for name in FIELDS)
 ALL = h5py.h5s.ALL
@@ -52,7 +54,7 @@ def read_digit_struct(path: str | os.PathLike, workers: int | None = None) -> Di
     per CPU core, at most 4) each taking a contiguous share of the records."""
     with h5py.File(path, "r") as f:
         if "digitStruct/name" not in f or "digitStruct/bbox" not in f:
-            raise ValueError(f"{path} is not an SVHN digitStruct.mat: no /digitStruct/name, bbox")
+            raise UsageError(f"{path} is not an SVHN digitStruct.mat: no /digitStruct/name, bbox")
         n = len(f["digitStruct/name"])
     workers = max(1, min(workers or os.cpu_count() or 1, 4, n // 2000 or 1))
     bounds = np.linspace(0, n, workers + 1).astype(int)

@@ -17,6 +17,7 @@ from stn.data.cache import cached
 from stn.data.distortions import DIGIT, DISTORTIONS, check_distortion
 from stn.data.mnist import data_dir, digits_checksum, load_mnist
 from stn.data.split_datamodule import SplitDataModule
+from stn.errors import UsageError
 
 log = logging.getLogger(__name__)
 CHUNK = 4096  # digits distorted at a time: bounds the float32 working memory
@@ -101,11 +102,11 @@ class DistortedMNIST(SplitDataModule):
         self.name = params.pop("name")
         check_distortion(self.name, params)
         if train_distortions not in ("fresh", "fixed"):
-            raise ValueError(
+            raise UsageError(
                 f"train_distortions must be 'fresh' or 'fixed', got {train_distortions!r}"
             )
         if digits_per_sample not in (1, 2):
-            raise ValueError(f"digits_per_sample must be 1 or 2, got {digits_per_sample}")
+            raise UsageError(f"digits_per_sample must be 1 or 2, got {digits_per_sample}")
         self.params = params
         self.data_dir = data_dir
         self.cache_dir = Path(cache_dir)
@@ -132,7 +133,7 @@ class DistortedMNIST(SplitDataModule):
             train_digits, train_labels = train_digits[: self.subset], train_labels[: self.subset]
             test_digits, test_labels = test_digits[: self.subset], test_labels[: self.subset]
         if not 0 < self.val_size < len(train_digits):
-            raise ValueError(f"val_size must lie in (0, {len(train_digits)}), got {self.val_size}")
+            raise UsageError(f"val_size must lie in (0, {len(train_digits)}), got {self.val_size}")
         order = torch.randperm(
             len(train_digits), generator=torch.Generator().manual_seed(self.seed)
         )

@@ -20,6 +20,7 @@ import inspect
 import torch
 from torch import Tensor
 
+from stn.errors import UsageError
 from stn.nn import build_transform, sample
 
 DIGIT = 28  # MNIST side, pixels
@@ -145,12 +146,12 @@ DISTORTIONS = {"r": rotation, "rts": rts, "p": projective, "e": elastic, "tc": c
 def check_distortion(name: str, params: dict) -> None:
     """Raise ``ValueError`` for an unknown distortion or parameter, naming the valid ones."""
     if name not in DISTORTIONS:
-        raise ValueError(f"unknown distortion {name!r}; valid: {', '.join(DISTORTIONS)}")
+        raise UsageError(f"unknown distortion {name!r}; valid: {', '.join(DISTORTIONS)}")
     signature = inspect.signature(DISTORTIONS[name]).parameters
     valid = [p for p in signature if p not in ("digits", "gen", "clutter_from")]
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(f"distortion {name!r} has no parameter {unknown}; valid: {valid}")
+        raise UsageError(f"distortion {name!r} has no parameter {unknown}; valid: {valid}")
 
 
 def angle_of(theta: Tensor) -> Tensor:

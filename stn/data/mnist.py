@@ -7,6 +7,8 @@ from pathlib import Path
 
 from torch import Tensor
 
+from stn.errors import MissingData, UsageError
+
 ENV_VAR = "STN_DATA_DIR"
 # Beside the checkout, as configs/paths sets it: the default where no folder is given.
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -24,7 +26,7 @@ def data_dir(configured: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env)
     if configured is None:
-        raise ValueError(f"no data directory: set {ENV_VAR} or paths.data_dir")
+        raise UsageError(f"no data directory: set {ENV_VAR} or paths.data_dir")
     return Path(configured)
 
 
@@ -43,7 +45,7 @@ def load_mnist(
         dataset = MNIST(str(root), train=train, download=download)
     except RuntimeError as err:  # torchvision: "Dataset not found" / network errors
         raw = Path(root) / "MNIST" / "raw"
-        raise FileNotFoundError(
+        raise MissingData(
             f"MNIST not found in {raw} ({err}). Put the four uncompressed IDX files "
             f"({', '.join(FILES)}) there, from https://yann.lecun.com/exdb/mnist/, or point "
             f"{ENV_VAR} (or paths.data_dir) at a directory holding MNIST/raw/, or set "

@@ -11,6 +11,7 @@ from stn.data.batches import Batches
 from stn.data.split_datamodule import SplitDataModule
 from stn.data.svhn import prepare
 from stn.data.svhn_crops import CONTEXT
+from stn.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,10 @@ class MultiDigitSVHN(SplitDataModule):
     ) -> None:
         super().__init__()
         if size not in CONTEXT:
-            raise ValueError(f"data.size must be one of {', '.join(map(str, CONTEXT))}, got {size}")
+            raise UsageError(f"data.size must be one of {', '.join(map(str, CONTEXT))}, got {size}")
         train_splits = tuple(train_splits)
         if not train_splits or not set(train_splits) <= {"train", "extra"}:
-            raise ValueError(
+            raise UsageError(
                 f"data.train_splits must be train and/or extra, got {list(train_splits)}"
             )
         self.data_dir, self.cache_dir, self.size = data_dir, cache_dir, size
@@ -81,7 +82,7 @@ class MultiDigitSVHN(SplitDataModule):
         labels = torch.cat([p["labels"] for p in parts])
         del parts  # free the per-split copies: train and val share the concatenation
         if not 0 < self.val_size < len(labels):
-            raise ValueError(
+            raise UsageError(
                 f"data.val_size must lie in (0, {len(labels)}) (the crops of "
                 f"{'+'.join(self.train_splits)}), got {self.val_size}"
             )

@@ -23,6 +23,7 @@ from torch import Tensor
 from stn.data.cache import cached
 from stn.data.digit_struct import read_digit_struct
 from stn.data.svhn_crops import ENLARGE, crop, crop_box, encode_labels
+from stn.errors import MissingData, UsageError
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "extra", "test")
@@ -33,7 +34,7 @@ def split_dir(data_dir: str | os.PathLike, split: str) -> Path:
     """``<data_dir>/SVHN/<split>``, or an error saying what to download and where to put it."""
     folder = Path(data_dir) / "SVHN" / split
     if not (folder / "digitStruct.mat").exists():
-        raise FileNotFoundError(
+        raise MissingData(
             f"SVHN {split} split not found: {folder / 'digitStruct.mat'} is missing. Download "
             f"{URL}{split}.tar.gz and extract it into {folder.parent}/ (it unpacks to "
             f"{split}/ with the PNGs and digitStruct.mat), or set STN_DATA_DIR."
@@ -57,7 +58,7 @@ def read_rgb(path: Path) -> Tensor:
         with Image.open(path) as image:
             pixels = np.array(image.convert("RGB"))
     except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read {path} ({err}): re-extract the SVHN archive") from err
+        raise UsageError(f"cannot read {path} ({err}): re-extract the SVHN archive") from err
     return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
 
 
@@ -90,7 +91,7 @@ def prepare(
         10 = no digit), and ``dropped`` (``(1,)``: records with more than 5 digits).
     """
     if split not in SPLITS:
-        raise ValueError(f"unknown SVHN split {split!r}; valid: {', '.join(SPLITS)}")
+        raise UsageError(f"unknown SVHN split {split!r}; valid: {', '.join(SPLITS)}")
     folder = split_dir(data_dir, split)
     recipe = {
         "split": split,
@@ -117,7 +118,7 @@ def prepare(
                     log.info("  %d / %d", i + 1, n)
         kept = [c for c in crops if c is not None]
         if not kept:
-            raise ValueError(f"no SVHN {split} record of at most 5 digits in {folder}")
+            raise UsageError(f"no SVHN {split} record of at most 5 digits in {folder}")
         log.info("%s: %d crops, %d dropped (more than 5 digits)", split, len(kept), n - len(kept))
         return {
             "images": torch.stack([image for image, _ in kept]),

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from stn.errors import UsageError
+
 MAX_DIGITS = 5
 NO_DIGIT = 10
 ENLARGE = 0.3
@@ -32,7 +34,7 @@ def crop_box(boxes: np.ndarray, height: int, width: int, size: int = 64) -> tupl
     """The crop ``(left, top, right, bottom)`` (exclusive) for digit boxes ``(n, 5)`` rows
     ``(label, left, top, width, height)`` of an image ``height × width``."""
     if size not in CONTEXT:
-        raise ValueError(f"SVHN crop size must be one of {sorted(CONTEXT)}, got {size}")
+        raise UsageError(f"SVHN crop size must be one of {sorted(CONTEXT)}, got {size}")
     left, top = boxes[:, 1].min(), boxes[:, 2].min()
     right = (boxes[:, 1] + boxes[:, 3]).max()
     bottom = (boxes[:, 2] + boxes[:, 4]).max()
@@ -43,7 +45,7 @@ def crop_box(boxes: np.ndarray, height: int, width: int, size: int = 64) -> tupl
     x1, y1 = min(width, int(np.ceil(cx + half_w))), min(height, int(np.ceil(cy + half_h)))
     if x1 <= x0 or y1 <= y0:
         where = boxes[:, 1:].tolist()
-        raise ValueError(f"digit boxes {where} lie outside the {width}×{height} image")
+        raise UsageError(f"digit boxes {where} lie outside the {width}×{height} image")
     return x0, y0, x1, y1
 
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stn.data.svhn_crops import NO_DIGIT
+from stn.errors import UsageError, UserError
 from stn.nn.models import build_model
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
 from stn.tasks.visualise import transformer_panels
@@ -27,7 +28,7 @@ SCHEDULERS = ("step", "cosine")
 DIVERGED, PATIENCE = 100, 20
 
 
-class Diverged(FloatingPointError):
+class Diverged(UserError, FloatingPointError):
     """The training loss became non-finite or left every sensible bound."""
 
 
@@ -74,7 +75,7 @@ class Classification(pl.LightningModule):
         super().__init__()
         for key, valid in (("optimizer", OPTIMISERS), ("scheduler", SCHEDULERS)):
             if schedule[key] not in valid:
-                raise ValueError(
+                raise UsageError(
                     f"unknown schedule.{key} {schedule[key]!r}; valid: {', '.join(valid)}"
                 )
         self.save_hyperparameters()
