@@ -27,7 +27,7 @@ from stn.files import write_text_atomic
 from stn.paper import TABLES, Table
 from stn.runs import CONFIG, FAILED, METRICS, TENSORBOARD, configurations, flatten, partial, trained
 
-DONE, UNFINISHED, CRASHED = "done", "unfinished", "failed"
+DONE, UNFINISHED, CRASHED, UNREADABLE = "done", "unfinished", "failed", "unreadable"
 
 
 @dataclass
@@ -80,7 +80,15 @@ def read_run(path: Path) -> Run:
 def find_runs(root: Path) -> list[Run]:
     """Every run under ``root`` (``root`` itself included), in path order."""
     configs = sorted(p for p in root.rglob(CONFIG) if p.parent.name != ".hydra")
-    return [read_run(p.parent) for p in configs]
+    return [_read_or_say_why(p.parent) for p in configs]
+
+
+def _read_or_say_why(path: Path) -> Run:
+    """The run in ``path``, or one marked unreadable, its reason in place of its config."""
+    try:
+        return read_run(path)
+    except Exception as err:  # a truncated config.yaml, a broken event file: report the rest
+        return Run(path, {"reason": f"{type(err).__name__}: {err}".splitlines()[0]}, UNREADABLE)
 
 
 @dataclass
@@ -237,8 +245,17 @@ def report(
             sections.append(markdown(table, cells, minutes=not brief))
             rows += csv_rows(name, table, cells)
     listed = [] if brief else runs
-    smoke = [run for run in listed if run.partial]
-    loose = [run for run in listed if run.path not in placed and not run.partial]
+    smoke = [run for run in listed if run.partial and run.status != UNREADABLE]
+    broken = [run for run in runs if run.status == UNREADABLE]  # listed even when brief
+    loose = [
+        run
+        for run in listed
+        if run.path not in placed and not run.partial and run.status != UNREADABLE
+    ]
+    if broken:
+        lines = ["### Unreadable runs (in no table)", ""]
+        lines += [f"- `{r.path}`: {r.config['reason']}" for r in broken]
+        sections.append("\n".join(lines))
     if smoke:
         lines = ["### Smoke and partial runs (in no table)", ""]
         lines += [f"- `{r.path}`: {r.status}, {', '.join(r.partial)}" for r in smoke]
@@ -253,7 +270,9 @@ def report(
     unfinished = [
         r
         for r in listed
-        if r.status != DONE and not r.partial and (r.path in shown or r.path not in placed)
+        if r.status not in (DONE, UNREADABLE)
+        and not r.partial
+        and (r.path in shown or r.path not in placed)
     ]
     if unfinished:
         lines = ["### Unfinished and failed runs", ""]

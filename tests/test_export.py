@@ -1,11 +1,8 @@
 """Trained ST-CNNs export with torch.export and to ONNX, and match eager PyTorch."""
 
-import subprocess
-import sys
-
 import pytest
 import torch
-from test_train import ROOT, _compose
+from test_train import _compose
 
 from stn.export import export, load_network
 from stn.train import train
@@ -36,20 +33,19 @@ def test_a_trained_st_cnn_exports_and_matches_eager(fake_data, stn):
     assert sorted(p.name for p in (fake_data / "export").iterdir()) == ["model.onnx", "model.pt2"]
 
 
-def test_the_command_exports_a_run_and_refuses_a_missing_one(fake_data):
+def test_the_command_exports_a_run_and_refuses_a_missing_one(fake_data, capsys):
+    from stn.export import main
+
     run = _trained(fake_data, "affine")
-    cmd = [sys.executable, "-m", "stn.export", str(run), "--formats", "onnx"]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "model.onnx: onnx, inputs (B, 1, 42, 42), max |Δ| vs eager" in done.stdout
+    main([str(run), "--formats", "onnx"])
+    assert "model.onnx: onnx, inputs (B, 1, 42, 42), max |Δ| vs eager" in capsys.readouterr().out
     assert [p.name for p in (run / "export").iterdir()] == ["model.onnx"]
 
     missing = fake_data / "nowhere"
-    cmd = [sys.executable, "-m", "stn.export", str(missing)]
-    refused = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert refused.returncode == 1
-    assert f"{missing}/checkpoints/best.ckpt is missing" in refused.stderr
-    assert "Traceback" not in refused.stderr and not missing.exists()
+    with pytest.raises(SystemExit) as refused:  # the message alone, as the exit status
+        main([str(missing)])
+    assert f"{missing}/checkpoints/best.ckpt is missing" in str(refused.value.code)
+    assert not missing.exists()
 
 
 def test_an_export_that_differs_from_eager_is_refused(fake_data):

@@ -145,3 +145,16 @@ def test_configurations_group_seeds_and_ignore_what_trains_nothing():
         {"seed": 0, "schedule.lr": 0.1, "trainer.precision": "32-true"},
     ]
     assert configurations(runs) == [[0, 1, 3], [2], [4]]
+
+
+def test_an_unreadable_run_is_listed_with_its_reason_and_the_rest_reported(fake_data):
+    _run(fake_data, "a", "experiment=mnist_rts")
+    broken = fake_data / "runs" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "config.yaml").write_text("model:\n  name: cnn\n  channels: [32,\n")  # truncated
+    for brief in (False, True):
+        text, rows = report([fake_data / "runs"], brief=brief)
+        (cell,) = [r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS")]
+        assert cell["n"] == 1
+        assert "### Unreadable runs (in no table)" in text
+        assert f"- `{broken}`: ParserError: while parsing a flow" in text

@@ -224,3 +224,17 @@ def test_transformer_learns_a_known_rotation_and_scale(name):
     assert math.degrees(math.atan2(uy - oy, ux - ox)) == pytest.approx(25, abs=1.5)
     assert math.hypot(ux - ox, uy - oy) == pytest.approx(scale, abs=0.03)
     assert (ox, oy) == pytest.approx((0.05, -0.05), abs=0.02)
+
+
+def test_bad_inputs_and_sizes_are_refused_by_name():
+    st = SpatialTransformer(conv_localisation((1, 42, 42)), build_transform("affine"))
+    with pytest.raises(ValueError, match=r"expected a non-empty batch \(B, \.\.\.\), got \(0,"):
+        st(torch.rand(0, 1, 42, 42))
+    # 40×40 into a loc net for 42×42: the conv layers would map both to the same width.
+    with pytest.raises(
+        ValueError, match=r"built for inputs \(B, 1, 42, 42\), got \(2, 1, 40, 40\)"
+    ):
+        st(torch.rand(2, 1, 40, 40))
+    for bad in (2.5, (2, 2.5), "24", (0, 3), True):
+        with pytest.raises(ValueError, match="out_size must be a positive int or"):
+            SpatialTransformer(conv_localisation((1, 42, 42)), build_transform("tps"), bad)

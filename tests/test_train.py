@@ -428,6 +428,7 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
 
     for args, message in [
         (["threads=0"], "error: threads=0 must be a positive integer or auto"),
+        (["schedule.max_epochs=abc"], "error: schedule.max_epochs='abc' must be an integer"),
         (["trainer.precision=bf16"], "error: trainer.precision='bf16' is not one of: auto,"),
         ([], f"error: MNIST not found in {tmp_path / 'nowhere' / 'MNIST' / 'raw'}"),
     ]:
@@ -438,3 +439,23 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         assert (tmp_path / "run" / "FAILED").exists()
     everything = cli("threads=0", HYDRA_FULL_ERROR="1")
     assert everything.returncode == 1 and "Traceback" in everything.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("schedule.max_epochs=abc", "schedule.max_epochs='abc' must be an integer: give e.g."),
+        ("stn.n=0", "stn.n=0 must be an integer of at least 1"),
+        ("schedule.batch_size=0", "schedule.batch_size=0 must be an integer of at least 1"),
+        ("schedule.lr=-0.1", "schedule.lr=-0.1 must be a number of at least 0"),
+        ("schedule.lr=nan", "schedule.lr=nan must be a number"),
+        ("seed=1.5", "seed=1.5 must be an integer"),
+        ("data.val_size=true", "data.val_size=True must be an integer"),
+    ],
+)
+def test_numbers_are_checked_before_any_work(fake_data, override, message):
+    from stn.errors import UsageError
+
+    with pytest.raises(UsageError, match=re.escape(message)):
+        train(_compose([override], fake_data))
+    assert not (fake_data / "out").exists() and not (fake_data / "cache").exists()

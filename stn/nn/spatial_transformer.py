@@ -12,10 +12,14 @@ from stn.nn.transforms import Transform
 def _size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     if size is None:
         return None
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
-        raise ValueError(f"out_size must be a positive int or (H, W), got {size!r}")
-    return size
+    pair = (size, size) if isinstance(size, int) else size
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in pair)
+    ):
+        raise ValueError(f"out_size must be a positive int or (H, W) of ints, got {size!r}")
+    return tuple(pair)
 
 
 class ParallelSpatialTransformer(nn.Module):
@@ -78,6 +82,15 @@ class ParallelSpatialTransformer(nn.Module):
 
     def localise(self, x: Tensor) -> Tensor:
         """``(B, C, H, W)`` → θ ``(B, n, n_params)``."""
+        if x.dim() == 0 or x.shape[0] == 0:
+            raise ValueError(f"expected a non-empty batch (B, ...), got {tuple(x.shape)}")
+        expected = getattr(self.localisation, "in_shape", None)
+        if expected is not None and tuple(x.shape[1:]) != tuple(expected):
+            # A conv loc net may map another size to the same width: say so, not guess.
+            raise ValueError(
+                f"the localisation net was built for inputs (B, {', '.join(map(str, expected))}), "
+                f"got {tuple(x.shape)}"
+            )
         features = self.localisation(x)
         if features.dim() != 2 or features.shape[1] != self.regression.in_features:
             raise ValueError(
