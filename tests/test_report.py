@@ -25,7 +25,7 @@ def _run(root, name, *overrides):
 def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     seeds = [_run(fake_data, f"st_cnn_{s}", "experiment=mnist_rts", f"seed={s}") for s in (0, 1)]
     _run(fake_data, "fcn", "experiment=mnist_rts", "model=fcn", "stn=none", "test=false")
-    _run(fake_data, "cnn", "experiment=mnist_rts", "stn=none", "schedule.lr=nan")
+    _run(fake_data, "cnn", "experiment=mnist_rts", "stn=none", "schedule.optimizer=rmsprop")
     _run(fake_data, "two", "experiment=mnist_rts", "stn.n=2")
 
     text, rows = report([fake_data / "runs"])
@@ -158,3 +158,12 @@ def test_an_unreadable_run_is_listed_with_its_reason_and_the_rest_reported(fake_
         assert cell["n"] == 1
         assert "### Unreadable runs (in no table)" in text
         assert f"- `{broken}`: ParserError: while parsing a flow" in text
+
+
+def test_a_smoke_run_is_listed_apart_and_fills_no_cell(fake_data):
+    _run(fake_data, "full", "experiment=mnist_rts")
+    smoke = _run(fake_data, "smoke", "experiment=mnist_rts", "trainer.fast_dev_run=true")
+    text, rows = report([fake_data / "runs"])
+    (cell,) = [r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS")]
+    assert cell["n"] == 1  # the full run alone
+    assert f"- `{smoke}`: done, trainer.fast_dev_run=True" in text

@@ -114,6 +114,7 @@ def test_last_checkpoint_is_saved_every_epoch_even_without_improvement(fake_data
     assert load("last")["global_step"] == 3 * 2  # 300 training digits: 2 batches per epoch
 
 
+@pytest.mark.slow  # its parts run by default: test_report, test_train's folder test, below
 def test_a_smoke_run_never_stands_in_for_the_full_run(fake_data):
     # The other smoke options name their folders as this one does (test_train's folder test).
     from stn.report import report
