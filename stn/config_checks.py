@@ -1,9 +1,12 @@
-"""The numbers a run is configured with, checked before any data is loaded or any folder
-written: a wrong one stops the run at once, naming the key, the value and what is allowed."""
+"""What a run is configured with, checked before any data is loaded or any folder written:
+its numbers and its cache folder. A wrong one stops the run at once, naming the key, the
+value and what is allowed."""
 
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -41,3 +44,20 @@ def check_numbers(cfg: DictConfig) -> None:
             raise UsageError(f"{key}={value!r} must be {kind}: give e.g. {key}=1")
         if minimum is not None and value < minimum:
             raise UsageError(f"{key}={value!r} must be {kind} of at least {minimum}")
+
+
+def check_cache_folder(cfg: DictConfig) -> None:
+    """Raise ``UsageError`` unless ``paths.cache_dir`` exists or can be made, and is writable:
+    said before data is built, not after."""
+    folder = Path(cfg.paths.cache_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+        reason = "no write permission"
+    except OSError as err:
+        writable, reason = False, f"{type(err).__name__}: {err.strerror or err}"
+    if not writable:
+        raise UsageError(
+            f"paths.cache_dir={folder} cannot be written ({reason}): give a folder you can "
+            f"write, e.g. paths.cache_dir=$HOME/.cache/stn"
+        )

@@ -19,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from stn import hardware
-from stn.config_checks import check_numbers
+from stn.config_checks import check_cache_folder, check_numbers
 from stn.errors import MissingData, UsageError, UserError
 from stn.files import write_text_atomic
 from stn.run_lock import RunInUse, RunLock
@@ -53,6 +53,7 @@ def train(cfg: DictConfig) -> float:
     checkpoint ``ckpt_path`` is only tested (and ``test/err`` returned).
     """
     check_numbers(cfg)
+    check_cache_folder(cfg)
     if any(os.environ.get(rank, "0") != "0" for rank in RANKS):
         return _train(cfg)
     with RunLock(cfg.paths.output_dir):

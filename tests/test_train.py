@@ -459,3 +459,16 @@ def test_numbers_are_checked_before_any_work(fake_data, override, message):
     with pytest.raises(UsageError, match=re.escape(message)):
         train(_compose([override], fake_data))
     assert not (fake_data / "out").exists() and not (fake_data / "cache").exists()
+
+
+def test_an_unwritable_cache_folder_is_said_before_any_work(fake_data):
+    from stn.errors import UsageError
+
+    blocker = fake_data / "a_file"
+    blocker.write_text("")
+    cfg = _compose([f"paths.cache_dir={blocker / 'cache'}"], fake_data)
+    with open_dict(cfg):
+        cfg.paths.cache_dir = str(blocker / "cache")  # _compose points it at tmp_path
+    with pytest.raises(UsageError, match=r"paths\.cache_dir=.*a_file/cache cannot be written"):
+        train(cfg)
+    assert not (fake_data / "out").exists()
