@@ -129,6 +129,23 @@ def test_cache_is_reused_and_rebuilt_when_its_recipe_changes(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["c.h5"]  # no temporary left behind
 
 
+def test_a_cache_missing_a_dataset_or_with_changed_bytes_is_rebuilt(tmp_path):
+    import h5py
+
+    def build(value):
+        return {"x": torch.full((3,), value), "theta": torch.zeros(2)}
+
+    path = tmp_path / "c.h5"
+    cached(path, {"a": 1}, lambda: build(1))
+    with h5py.File(path, "r+") as f:
+        f["x"][1] = 7  # overwritten bytes, recipe intact
+    assert cached(path, {"a": 1}, lambda: build(2))["x"].tolist() == [2, 2, 2]
+    with h5py.File(path, "r+") as f:
+        del f["theta"]  # a dataset gone
+    assert set(cached(path, {"a": 1}, lambda: build(3))) == {"x", "theta"}
+    assert cached(path, {"a": 1}, lambda: build(4))["x"].tolist() == [3, 3, 3]  # now trusted
+
+
 def test_a_killed_build_leaves_no_cache(tmp_path):
     def build():
         raise KeyboardInterrupt
