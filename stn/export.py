@@ -16,6 +16,7 @@ import io
 import sys
 from pathlib import Path
 
+from stn.errors import UsageError
 from stn.files import write_atomic
 from stn.runs import BEST, LAST
 
@@ -25,15 +26,16 @@ OPSET = 18
 
 def load_network(run: Path, checkpoint: str = BEST):
     """``(net, in_shape)``: ``run``'s network from ``checkpoint``, eager, in eval mode."""
-    from stn.tasks.classification import Classification
+    from stn.trained import load_task  # Lightning: not for --help
 
-    path = run / checkpoint
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: is {run} a trained run folder?")
-    task = Classification.load_from_checkpoint(
-        path, map_location="cpu", weights_only=True, compile=False
-    )
-    return task.net.eval(), tuple(task.hparams.in_shape)
+    task = load_task(run, checkpoint)
+    return task.net, tuple(task.hparams.in_shape)
+
+
+def check_formats(formats) -> None:
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise UsageError(f"unknown format(s) {sorted(unknown)}; valid: {', '.join(FORMATS)}")
 
 
 def export(net, in_shape: tuple[int, ...], out: Path, formats=FORMATS, atol: float = 1e-4):
@@ -45,9 +47,7 @@ def export(net, in_shape: tuple[int, ...], out: Path, formats=FORMATS, atol: flo
     """
     import torch
 
-    unknown = set(formats) - set(FORMATS)
-    if unknown:
-        raise ValueError(f"unknown format(s) {sorted(unknown)}; valid: {', '.join(FORMATS)}")
+    check_formats(formats)
     generator = torch.Generator().manual_seed(0)
     example = torch.rand(2, *in_shape, generator=generator)
     check = torch.rand(3, *in_shape, generator=generator)
@@ -99,8 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--atol", type=float, default=1e-4, help="largest difference allowed")
     args = parser.parse_args(argv)
     formats = args.formats.split(",")
-    if set(formats) - set(FORMATS):
-        parser.error(f"--formats: unknown {args.formats!r}; valid: {', '.join(FORMATS)}")
+    try:
+        check_formats(formats)
+    except UsageError as err:
+        parser.error(f"--formats: {err}")
     checkpoint = BEST if args.checkpoint == "best" else LAST
     try:
         net, in_shape = load_network(args.run, checkpoint)

@@ -11,24 +11,35 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor
 
+from stn.errors import MissingData
 from stn.runs import BEST, CONFIG
 from stn.tasks.classification import Classification
 
 SPLITS = ("val", "test")
 
 
-def load(run: Path, checkpoint: str = BEST) -> tuple[pl.LightningDataModule, Classification]:
-    """``run``'s data module, set up, and its ``checkpoint`` (``runs.BEST`` or ``runs.LAST``)
-    on the CPU in eval mode."""
-    for name in (CONFIG, checkpoint):
+def _require(run: Path, *names: str) -> None:
+    for name in names:
         if not (run / name).exists():
-            raise FileNotFoundError(f"{run / name} is missing: is {run} a finished run folder?")
-    data = instantiate(OmegaConf.load(run / CONFIG).data)
-    data.setup("test")
+            raise MissingData(f"{run / name} is missing: is {run} a finished run folder?")
+
+
+def load_task(run: Path, checkpoint: str = BEST) -> Classification:
+    """``run``'s ``checkpoint`` (``runs.BEST`` or ``runs.LAST``), eager, on the CPU in eval
+    mode; only the checkpoint is read (``weights_only``)."""
+    _require(run, checkpoint)
     task = Classification.load_from_checkpoint(
         run / checkpoint, map_location="cpu", weights_only=True, compile=False
     )
-    return data, task.eval()
+    return task.eval()
+
+
+def load(run: Path, checkpoint: str = BEST) -> tuple[pl.LightningDataModule, Classification]:
+    """``run``'s data module, set up, and its ``checkpoint`` (see ``load_task``)."""
+    _require(run, CONFIG, checkpoint)
+    data = instantiate(OmegaConf.load(run / CONFIG).data)
+    data.setup("test")
+    return data, load_task(run, checkpoint)
 
 
 def batches(data: pl.LightningDataModule, split: str) -> Iterator[tuple[Tensor, Tensor]]:
