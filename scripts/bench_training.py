@@ -37,7 +37,6 @@ from stn.data.distortions import rts
 from stn.train import train
 
 PRECISIONS = {"fp32": "32-true", "bf16+CL": "bf16-mixed"}
-config = mnist_config
 
 
 def task(stn: str, precision: str):
@@ -134,7 +133,7 @@ def distortions(digits: torch.Tensor, repeats: int) -> str:
 
 def epoch(precision: str) -> str:
     """One real epoch of ST-CNN on RTS through ``stn.train.train`` (no test)."""
-    cfg = config(
+    cfg = mnist_config(
         "schedule.max_epochs=1",
         f"trainer.precision={PRECISIONS[precision]}",
         f"channels_last={precision == 'bf16+CL'}",
@@ -161,7 +160,7 @@ def main() -> None:
     )
     print(models(args.batch, args.repeats), "\n")
 
-    cfg = config(f"schedule.batch_size={args.batch}", "data.train_distortions=fixed")
+    cfg = mnist_config(f"schedule.batch_size={args.batch}", "data.train_distortions=fixed")
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup()
     for precision in PRECISIONS:

@@ -34,13 +34,14 @@ DONE, UNFINISHED, CRASHED, UNREADABLE = "done", "unfinished", "failed", "unreada
 class Run:
     """One training run: its folder, flattened config, status, last scalar values, and its
     minutes of training: first to last logged value of each sitting (event file), summed, so
-    the pause before a resumed run is not counted."""
+    the pause before a resumed run is not counted; for an unreadable run, why."""
 
     path: Path
     config: dict
     status: str
     scalars: dict[str, float] = field(default_factory=dict)
     minutes: float | None = None
+    reason: str = ""
 
     def matches(self, selector: dict) -> bool:
         return all(self.config.get(key) == value for key, value in selector.items())
@@ -84,11 +85,12 @@ def find_runs(root: Path) -> list[Run]:
 
 
 def _read_or_say_why(path: Path) -> Run:
-    """The run in ``path``, or one marked unreadable, its reason in place of its config."""
+    """The run in ``path``, or one marked unreadable, with its reason."""
     try:
         return read_run(path)
     except Exception as err:  # a truncated config.yaml, a broken event file: report the rest
-        return Run(path, {"reason": f"{type(err).__name__}: {err}".splitlines()[0]}, UNREADABLE)
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        return Run(path, {}, UNREADABLE, reason=reason)
 
 
 @dataclass
@@ -254,7 +256,7 @@ def report(
     ]
     if broken:
         lines = ["### Unreadable runs (in no table)", ""]
-        lines += [f"- `{r.path}`: {r.config['reason']}" for r in broken]
+        lines += [f"- `{r.path}`: {r.reason}" for r in broken]
         sections.append("\n".join(lines))
     if smoke:
         lines = ["### Smoke and partial runs (in no table)", ""]
