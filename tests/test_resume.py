@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 from fake_mnist import write_fake_mnist
-from test_train import ROOT, _compose
+from test_train import ROOT, _compose, _start
 
 from stn.train import train
 
@@ -158,15 +158,10 @@ def test_a_smoke_run_left_in_a_full_runs_folder_is_trained_over(fake_data):
 
 
 def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_data):
-    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
     out = fake_data / "run"
 
-    def start(*overrides, **kwargs):
-        cmd = [
-            *(sys.executable, "train.py", "data.val_size=100", *overrides),
-            *(f"paths.cache_dir={fake_data / 'cache'}", f"hydra.run.dir={out}"),
-        ]
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, **kwargs)
+    def start(*overrides, **popen):
+        return _start(fake_data, out, "data.val_size=100", *overrides, **popen)
 
     first = start("schedule.max_epochs=100", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lock = out / "LOCK"

@@ -130,6 +130,23 @@ def _multirun(fake_data, *overrides):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def _start(fake_data, out, *overrides, **popen) -> subprocess.Popen:
+    """``python train.py OVERRIDES`` on the generated MNIST into folder ``out``, started."""
+    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
+    cmd = [
+        *(sys.executable, "train.py", *overrides),
+        *(f"paths.cache_dir={fake_data / 'cache'}", f"hydra.run.dir={out}"),
+    ]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, **popen)
+
+
+def _single_run(fake_data, out, *overrides) -> tuple[int, str, str]:
+    """``_start`` to its end: ``(returncode, stdout, stderr)``."""
+    run = _start(fake_data, out, *overrides, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = run.communicate(timeout=600)
+    return run.returncode, stdout, stderr
+
+
 def test_a_failing_job_does_not_stop_a_multirun(fake_data):
     _multirun(fake_data, "data.val_size=100,100000", "trainer.fast_dev_run=true")
     runs = {p.name: p for p in (fake_data / "multi" / "mnist_rts").iterdir() if p.is_dir()}
@@ -337,16 +354,13 @@ def test_compiled_training_writes_eager_checkpoints_and_figures(fake_data):
 
 
 def test_a_diverging_run_stops_failed_with_advice_that_fits_its_precision(fake_data):
-    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
     out = fake_data / "diverged"
-    cmd = [
-        *(sys.executable, "train.py", "schedule.lr=1e6", "schedule.batch_size=8"),
-        *("schedule.max_epochs=3", "data.val_size=100", "trainer.precision=32-true"),
-        *(f"paths.cache_dir={fake_data / 'cache'}", f"hydra.run.dir={out}"),
-    ]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode != 0
-    (message,) = [line for line in done.stderr.splitlines() if "training diverged" in line]
+    returncode, _, stderr = _single_run(
+        *(fake_data, out, "schedule.lr=1e6", "schedule.batch_size=8", "schedule.max_epochs=3"),
+        *("data.val_size=100", "trainer.precision=32-true"),
+    )
+    assert returncode != 0
+    (message,) = [line for line in stderr.splitlines() if "training diverged" in line]
     assert "training diverged: the loss" in message
     assert "schedule.lr=1000000.0" in message and "at step " in message
     assert "32-true precision: lower schedule.lr or schedule.loc_lr_factor" in message
@@ -376,21 +390,18 @@ def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(prec
 
 
 def test_every_epoch_is_one_line_in_the_log_and_on_a_non_terminal_stdout(fake_data):
-    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
     out = fake_data / "run"
-    cmd = [
-        *(sys.executable, "train.py", "schedule.max_epochs=3", "data.val_size=100"),
-        *(f"paths.cache_dir={fake_data / 'cache'}", f"hydra.run.dir={out}"),
-    ]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    returncode, stdout, stderr = _single_run(
+        fake_data, out, "schedule.max_epochs=3", "data.val_size=100"
+    )
+    assert returncode == 0, stderr[-3000:]
     log = (out / "train.log").read_text().splitlines()
     epochs = [line.split(" - ", 1)[1] for line in log if "[stn.progress]" in line]
     assert [e.split(":")[0] for e in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     pattern = r"epoch \d/3: train/loss \d+\.\d{4}, val/err \d+\.\d\d % \(best \d+\.\d\d %\), "
     assert all(re.match(pattern + r"\d+ s, ~\d+ s left$", e) for e in epochs), epochs
     assert epochs[-1].endswith("~0 s left")
-    assert all(e in done.stdout for e in epochs)  # stdout is no terminal here: shown there
+    assert all(e in stdout for e in epochs)  # stdout is no terminal here: shown there
     assert len(log) == len(set(log))  # each line once
 
 
