@@ -26,8 +26,8 @@ COMMANDS = {
     "python train.py experiment=mnist_rst (a typo)": ["train.py", "experiment=mnist_rst"],
     "python train.py schedul.lr=0.1 (a wrong key)": ["train.py", "schedul.lr=0.1"],
     "python train.py --cfg job": ["train.py", "--cfg", "job"],
-    "python -m stn.report --help": ["-m", "stn.report", "--help"],
-    "python -m stn.export --help": ["-m", "stn.export", "--help"],
+    "python -m stn.runs.report --help": ["-m", "stn.runs.report", "--help"],
+    "python -m stn.runs.export --help": ["-m", "stn.runs.export", "--help"],
 }
 
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from stn import hardware
 from stn.benchmark import compare, markdown_table, mnist_task
-from stn.nn.models.svhn import build_svhn_model
+from stn.models.svhn import build_svhn_model
 
 MODELS = ("cnn", "affine", "projective", "tps", "svhn_multi")
 

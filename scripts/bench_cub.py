@@ -18,17 +18,24 @@ from pathlib import Path
 import torch
 
 import stn.data.cub as cub
-import stn.data.mnist as mnist
 from stn.benchmark import compare, markdown_table
-from stn.nn.models.cub import build_cub_model
+from stn.models.cub import build_cub_model
+from stn.paths import default_data_dir
 
 
 def loader_rate(data_dir: Path, size: int, workers: int, batch: int) -> float:
-    data = cub.CUB200(str(data_dir), size=size, batch_size=batch, workers=workers)
+    data = cub.CUB200(
+        data_dir=str(data_dir),
+        cache_dir="",
+        size=size,
+        batch_size=batch,
+        workers=workers,
+        val_size=1,  # the test split is read
+    )
     data.setup()
     start, n = time.perf_counter(), 0
     for batch in data.test_dataloader():
-        x = data.on_after_batch_transfer(batch, 0)[0]
+        x = data.on_after_batch_transfer(batch, 0).image
         n += len(x)
     return n / (time.perf_counter() - start)
 
@@ -49,7 +56,7 @@ def model_rate(name: str, size: int, batch: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=mnist.data_dir(mnist.SHARED_DATA))
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir())
     parser.add_argument("--batch", type=int, default=16)
     args = parser.parse_args()
     rows = []

@@ -26,7 +26,7 @@ import torch
 
 from stn.benchmark import compare, markdown_table
 from stn.data.digit_struct import FIELDS, read_digit_struct, write_digit_struct
-from stn.nn.models.svhn import build_svhn_model
+from stn.models.svhn import build_svhn_model
 
 
 def generate(path: Path, records: int) -> None:

@@ -10,7 +10,8 @@ validation pass each) three ways, each timed from the command's start to its end
 3. both at once with each job forced to every core (``threads=<cores>``): what two
    separately started runs, each unaware of the other, do.
 Goal: 2 at most 1.15× the time of 1. ``--avx2`` runs all three as on a CPU without native
-bf16 (see ``stn.benchmark.AVX2_ONLY``). Needs MNIST (``$STN_DATA_DIR`` or ``../shared/data``).
+bf16 (see ``stn.benchmark.AVX2_ONLY``). Needs MNIST in the data folder (``$STN_DATA_DIR``,
+e.g. ``../shared/data``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Prints four tables:
 4. with ``--epoch``: the wall time of one real training epoch of ST-CNN on RTS through
    ``stn.train`` (fresh distortions for 50k digits, then validation on 10k).
 
-Needs MNIST in ``../shared/data`` (or ``$STN_DATA_DIR``).
+Needs MNIST in the data folder (``$STN_DATA_DIR``; see ``stn.paths``).
 """
 
 from __future__ import annotations
@@ -26,14 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import hydra
 import pytorch_lightning as pl
 import torch
+from omegaconf import OmegaConf
 from torchvision.transforms import v2
 
 from stn.benchmark import compare, markdown_table, mnist_config, mnist_task
 from stn.benchmark import training_step as bare_step
 from stn.data.distortions import rts
+from stn.data.registry import create_datamodule
 from stn.train import train
 
 PRECISIONS = {"fp32": "32-true", "bf16+CL": "bf16-mixed"}
@@ -95,7 +96,8 @@ def harness(datamodule, steps: int, repeats: int, precision: str) -> str:
 
     def loop():
         bare.train()
-        for _, (x, y) in zip(range(steps), loader, strict=False):
+        for i, batch in zip(range(steps), loader, strict=False):
+            x, y, _ = datamodule.on_after_batch_transfer(batch, i)
             step(x, y)
 
     times = compare({"Lightning fit": fit, "bare loop": loop}, repeats=repeats, warmup=1)
@@ -161,7 +163,7 @@ def main() -> None:
     print(models(args.batch, args.repeats), "\n")
 
     cfg = mnist_config(f"schedule.batch_size={args.batch}", "data.train_distortions=fixed")
-    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule = create_datamodule(OmegaConf.to_container(cfg.data))
     datamodule.setup()
     for precision in PRECISIONS:
         print(harness(datamodule, args.steps, max(3, args.repeats // 2), precision), "\n")

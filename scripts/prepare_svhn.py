@@ -13,15 +13,15 @@ import argparse
 import logging
 from pathlib import Path
 
-from stn.data.mnist import SHARED_DATA, data_dir
-from stn.data.svhn import SPLITS, prepare
+from stn.data.svhn_cache import SPLITS, prepare
+from stn.paths import default_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=data_dir(SHARED_DATA))
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir())
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "data" / "cache")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)

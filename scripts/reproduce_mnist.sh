@@ -28,7 +28,7 @@ addition=(schedule.max_epochs="$addition_epochs" hydra.sweep.dir="$addition_dir"
 "$py" train.py -m experiment=mnist_addition model=fcn stn=affine,projective,tps stn.n=1,2 \
     "${addition[@]}"
 
-report=("$py" -m stn.report)
+report=("$py" -m stn.runs.report)
 "${report[@]}" "$dir" --tables table1,tc  # report.md and report.csv in each folder
 "${report[@]}" "$addition_dir" --tables table4
 "${report[@]}" "$dir" --tables table1 --into "$pages/table1_distorted_mnist.md"
@@ -37,6 +37,6 @@ report=("$py" -m stn.report)
 "${report[@]}" "$dir" "$addition_dir" --tables table1,tc,table4 --brief --into "${README:-README.md}"
 mkdir -p "$pages/figures"
 for distortion in r rts p e tc; do
-    "$py" -m stn.figure "$dir/mnist_$distortion" --where model.name=cnn \
+    "$py" -m stn.runs.figure "$dir/mnist_$distortion" --where model.name=cnn \
         --out "$pages/figures/mnist_$distortion.png"
 done

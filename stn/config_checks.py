@@ -1,6 +1,6 @@
 """What a run is configured with, checked before any data is loaded or any folder written:
-its numbers and its cache folder. A wrong one stops the run at once, naming the key, the
-value and what is allowed."""
+its numbers, its network's and dataset's options, and its cache folder. A wrong one stops
+the run at once, naming the key, the value and what is allowed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from stn.errors import UsageError
-from stn.runs import flatten
+from stn.runs.folder import flatten
 
 # key: (integer only, the smallest value allowed; None: any). A key a family lacks is skipped.
 NUMBERS = {
@@ -61,3 +61,14 @@ def check_cache_folder(cfg: DictConfig) -> None:
             f"paths.cache_dir={folder} cannot be written ({reason}): give a folder you can "
             f"write, e.g. paths.cache_dir=$HOME/.cache/stn"
         )
+
+
+def check_options(cfg: DictConfig) -> None:
+    """Raise ``UsageError`` for an option the network or the dataset does not have, or of
+    the wrong type (``stn.options.typed``), naming the key and the family."""
+    from stn.data.registry import create_datamodule
+    from stn.models import model_options
+
+    config = OmegaConf.to_container(cfg, resolve=True)
+    model_options(config["model"], config["stn"])
+    create_datamodule(config["data"])  # builds nothing: the data is read in setup

@@ -18,23 +18,20 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from stn import hardware
-from stn.config_checks import check_cache_folder, check_numbers
+from stn import hardware, paths
+from stn.config_checks import check_cache_folder, check_numbers, check_options
 from stn.errors import MissingData, UsageError, UserError
 from stn.files import write_text_atomic
-from stn.run_lock import RunInUse, RunLock
-from stn.runs import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten, partial
+from stn.runs.folder import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten, partial
+from stn.runs.lock import RunInUse, RunLock
 
 # Lightning, torchvision and the models are imported only where a run trains, tests or
 # draws: `--help`, `--cfg job` and a mistyped option answer at once.
 
 log = logging.getLogger(__name__)
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-OmegaConf.register_new_resolver(
-    "stn.project_root",
-    lambda: str(CONFIGS.parent if CONFIGS.is_dir() else Path.cwd()),
-    replace=True,
-)
+OmegaConf.register_new_resolver("stn.project_root", lambda: str(paths.project_root()), replace=True)
+OmegaConf.register_new_resolver("stn.data_dir", lambda: str(paths.default_data_dir()), replace=True)
 # A run's folder: its overrides, or "default" when it has none.
 OmegaConf.register_new_resolver("stn.run_name", lambda name: name or "default", replace=True)
 MONITOR = "val/err"
@@ -43,7 +40,7 @@ MONITOR = "val/err"
 def train(cfg: DictConfig) -> float:
     """Train (and test) the configured model; returns the best ``val/err``.
 
-    One process at a time writes a run folder (``stn.run_lock``): the first process of a run
+    One process at a time writes a run folder (``stn.runs.lock``): the first process of a run
     holds its lock (further DDP processes write nothing of their own).
 
     The run's folder records its resolved config (``config.yaml``) first and its final
@@ -53,6 +50,7 @@ def train(cfg: DictConfig) -> float:
     checkpoint ``ckpt_path`` is only tested (and ``test/err`` returned).
     """
     check_numbers(cfg)
+    check_options(cfg)
     check_cache_folder(cfg)
     if any(os.environ.get(rank, "0") != "0" for rank in RANKS):
         return _train(cfg)
@@ -71,7 +69,9 @@ def _train(cfg: DictConfig) -> float:
         raise UsageError("train=false evaluates a checkpoint: pass ckpt_path=PATH/TO/best.ckpt")
     smoke = partial(flatten(OmegaConf.to_container(cfg, resolve=True)))
     if smoke:
-        log.info("a smoke or partial run (%s): kept out of stn.report's tables", ", ".join(smoke))
+        log.info(
+            "a smoke or partial run (%s): kept out of stn.runs.report's tables", ", ".join(smoke)
+        )
     retrain = cfg.train and not cfg.resume
     if cfg.train and cfg.resume and not cfg.ckpt_path and done.exists():
         recorded = (
@@ -98,11 +98,12 @@ def _train(cfg: DictConfig) -> float:
     choose_machine(cfg)
     import pytorch_lightning as pl
 
+    from stn.data.registry import create_datamodule
     from stn.tasks.classification import Classification
 
     pl.seed_everything(cfg.seed, workers=True)
-    datamodule = hydra.utils.instantiate(cfg.data)
     container = OmegaConf.to_container(cfg, resolve=True)
+    datamodule = create_datamodule(container["data"])
     write_text_atomic(out / CONFIG, OmegaConf.to_yaml(container))
     task = Classification(
         model=container["model"],
@@ -195,9 +196,11 @@ def check_checkpoint(path: str, hparams: dict) -> None:
     """Refuse, before any work, a checkpoint that is unreadable or of another model."""
     import torch
 
+    from stn.tasks.checkpoints import upgrade
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        theirs = state["hyper_parameters"]
+        theirs = upgrade(state)["hyper_parameters"]
     except FileNotFoundError:
         raise MissingData(f"no checkpoint at {path}: check ckpt_path") from None
     except Exception as err:

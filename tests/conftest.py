@@ -2,20 +2,14 @@ import pytest
 import torch
 from fake_mnist import write_fake_mnist
 from fake_svhn import write_fake_svhn
+from helpers import SHARED_DATA
 
-from stn.data.mnist import SHARED_DATA, data_dir
 from stn.nn import TRANSFORMS, build_transform
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
-
-
-def near_identity(transform, batch: int, scale: float = 0.1, dtype=torch.float32):
-    """Random θ ``(batch, n_params)`` around the identity."""
-    theta = transform.identity(dtype).repeat(batch, 1)
-    return theta + scale * torch.randn(batch, transform.n_params, dtype=dtype)
 
 
 @pytest.fixture(params=list(TRANSFORMS))
@@ -26,7 +20,7 @@ def transform(request):
 @pytest.fixture
 def mnist_root():
     """The real MNIST beside the checkout (or under $STN_DATA_DIR); skipped where absent."""
-    root = data_dir(SHARED_DATA)
+    root = SHARED_DATA
     if not (root / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
         pytest.skip(f"real MNIST not found under {root}/MNIST/raw (set STN_DATA_DIR)")
     return root

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stn.data.mnist import FILES
+from stn.data.mnist_files import FILES
 
 
 def _write_idx(path: Path, array: np.ndarray) -> None:
@@ -22,7 +22,7 @@ def write_fake_mnist(root: Path, n_train: int = 400, n_test: int = 100, seed: in
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     yy, xx = np.mgrid[:28, :28]
-    for n, (images_file, labels_file) in ((n_train, FILES[:2]), (n_test, FILES[2:])):
+    for n, (images_file, labels_file) in ((n_train, list(FILES)[:2]), (n_test, list(FILES)[2:])):
         labels = rng.integers(0, 10, n)
         cx, cy = 8 + labels % 4 * 4, 8 + labels // 4 * 5
         blobs = np.exp(-((xx - cx[:, None, None]) ** 2 + (yy - cy[:, None, None]) ** 2) / 8.0)

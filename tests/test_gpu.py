@@ -6,11 +6,11 @@ Marked ``gpu`` (left out of the default run): ``pytest -m gpu`` on a machine wit
 import pytest
 import torch
 from fake_mnist import write_fake_mnist
-from test_train import MNIST, _compose
+from helpers import MNIST, compose
 
-from stn.data.distorted_mnist import distort
 from stn.data.distortions import DISTORTIONS
-from stn.data.mnist import load_mnist
+from stn.data.mnist import distort
+from stn.data.mnist_files import load_mnist
 from stn.train import train
 
 pytestmark = [
@@ -36,4 +36,4 @@ def test_distortions_on_the_gpu_match_the_cpu(tmp_path, name, digits_per_sample)
 @pytest.mark.parametrize("experiment", MNIST)
 def test_every_mnist_experiment_trains_on_the_gpu(fake_data, experiment):
     overrides = [f"experiment={experiment}", "trainer=gpu", "trainer.fast_dev_run=true"]
-    assert 0 <= train(_compose(overrides, fake_data)) <= 100
+    assert 0 <= train(compose(overrides, fake_data)) <= 100

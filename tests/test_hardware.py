@@ -3,8 +3,8 @@
 import pytest
 import torch
 import yaml
+from helpers import compose
 from omegaconf import OmegaConf
-from test_train import _compose
 
 from stn import hardware
 from stn.hardware import Machine
@@ -117,7 +117,7 @@ def test_a_run_records_what_it_ran_on(fake_data):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.hparams import plugin_data_pb2
 
-    train(_compose(["trainer.fast_dev_run=true"], fake_data))
+    train(compose(["trainer.fast_dev_run=true"], fake_data))
     machine = hardware.detect("cpu")
     recorded = yaml.safe_load((fake_data / "out" / "config.yaml").read_text())
     assert recorded["machine"] == machine.describe()
@@ -136,7 +136,7 @@ def test_a_run_records_what_it_ran_on(fake_data):
 
 def test_explicit_settings_are_recorded_as_given(fake_data):
     overrides = ["trainer.precision=32-true", "channels_last=false", "threads=1"]
-    train(_compose([*overrides, "trainer.fast_dev_run=true"], fake_data))
+    train(compose([*overrides, "trainer.fast_dev_run=true"], fake_data))
     recorded = OmegaConf.load(fake_data / "out" / "config.yaml")
     assert recorded.trainer.precision == "32-true"
     assert (recorded.channels_last, recorded.threads) == (False, 1)

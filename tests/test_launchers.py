@@ -4,16 +4,16 @@ import json
 import math
 
 import torch
+from helpers import compose, multirun
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
-from test_train import _compose, _multirun
 
 from stn.hardware import usable_cores
 
 
 def test_ddp_trains_on_two_cpu_processes(fake_data):
     # 300 training digits = 2 batches of 256 per epoch: each of the 2 processes takes one.
-    _multirun(
+    multirun(
         fake_data,
         "trainer=ddp",
         "trainer.accelerator=cpu",
@@ -30,7 +30,7 @@ def test_ddp_trains_on_two_cpu_processes(fake_data):
 
 
 def test_joblib_runs_jobs_in_parallel_processes(fake_data):
-    _multirun(
+    multirun(
         fake_data,
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
@@ -50,7 +50,7 @@ def test_joblib_runs_jobs_in_parallel_processes(fake_data):
 
 
 def test_optuna_sweep_minimises_the_validation_error(fake_data):
-    _multirun(
+    multirun(
         fake_data,
         "+sweep=optuna",
         "hydra.sweeper.n_trials=3",
@@ -69,7 +69,7 @@ def test_optuna_sweep_minimises_the_validation_error(fake_data):
 
 
 def test_slurm_launcher_config_composes():
-    cfg = _compose(["hydra/launcher=slurm", "trainer=gpu"])
+    cfg = compose(["hydra/launcher=slurm", "trainer=gpu"])
     launcher = HydraConfig.get().launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert launcher.gpus_per_node == 1 and launcher.timeout_min > 0

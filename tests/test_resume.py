@@ -10,15 +10,13 @@ import time
 import pytest
 import torch
 from fake_mnist import write_fake_mnist
-from test_train import ROOT, _compose, _start
+from helpers import ROOT, SHORT, compose, start
 
 from stn.train import train
 
-SHORT = ["trainer.max_steps=2", "trainer.max_epochs=-1", "+trainer.limit_val_batches=1"]
-
 
 def test_a_finished_run_is_skipped_and_resume_false_retrains(fake_data):
-    cfg = _compose(SHORT, fake_data)
+    cfg = compose(SHORT, fake_data)
     first = train(cfg)
     out = fake_data / "out"
     stamp = (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns
@@ -73,13 +71,13 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path):
 
 
 def test_train_false_evaluates_a_checkpoint_and_refuses_wrong_ones(fake_data):
-    cfg = _compose(SHORT, fake_data)
+    cfg = compose(SHORT, fake_data)
     train(cfg)
     trained = json.loads((fake_data / "out" / "metrics.json").read_text())
     best = fake_data / "out" / "checkpoints" / "best.ckpt"
 
     def evaluate(*overrides):
-        cfg = _compose(["train=false", *overrides], fake_data)
+        cfg = compose(["train=false", *overrides], fake_data)
         cfg.paths.output_dir = str(fake_data / "eval")
         return train(cfg)
 
@@ -105,7 +103,7 @@ def test_train_false_evaluates_a_checkpoint_and_refuses_wrong_ones(fake_data):
 
 def test_last_checkpoint_is_saved_every_epoch_even_without_improvement(fake_data):
     # lr 0: val/err never improves after epoch 0, so best.ckpt stays there; last.ckpt must not.
-    cfg = _compose(["schedule.lr=0", "schedule.max_epochs=3", "test=false"], fake_data)
+    cfg = compose(["schedule.lr=0", "schedule.max_epochs=3", "test=false"], fake_data)
     train(cfg)
     load = lambda name: torch.load(  # noqa: E731
         fake_data / "out" / "checkpoints" / f"{name}.ckpt", weights_only=True
@@ -117,7 +115,7 @@ def test_last_checkpoint_is_saved_every_epoch_even_without_improvement(fake_data
 @pytest.mark.slow  # its parts run by default: test_report, test_train's folder test, below
 def test_a_smoke_run_never_stands_in_for_the_full_run(fake_data):
     # The other smoke options name their folders as this one does (test_train's folder test).
-    from stn.report import report
+    from stn.runs.report import report
 
     smoke = "trainer.fast_dev_run=true"
     env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
@@ -147,10 +145,10 @@ def test_a_smoke_run_never_stands_in_for_the_full_run(fake_data):
 def test_a_smoke_run_left_in_a_full_runs_folder_is_trained_over(fake_data):
     # Before smoke runs had folders of their own, one could sit where the full run goes.
     steps = ["trainer.max_steps=2", "trainer.max_epochs=-1"]
-    train(_compose([*steps, "trainer.fast_dev_run=true"], fake_data))
+    train(compose([*steps, "trainer.fast_dev_run=true"], fake_data))
     out = fake_data / "out"
     assert (out / "metrics.json").exists()
-    full = _compose(steps, fake_data)
+    full = compose(steps, fake_data)
     train(full)
     state = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["global_step"] == 2  # trained, not skipped
@@ -160,17 +158,17 @@ def test_a_smoke_run_left_in_a_full_runs_folder_is_trained_over(fake_data):
 def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_data):
     out = fake_data / "run"
 
-    def start(*overrides, **popen):
-        return _start(fake_data, out, "data.val_size=100", *overrides, **popen)
+    def launch(*overrides, **popen):
+        return start(fake_data, out, "data.val_size=100", *overrides, **popen)
 
-    first = start("schedule.max_epochs=100", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = launch("schedule.max_epochs=100", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lock = out / "LOCK"
     while not (out / "checkpoints" / "last.ckpt").exists() and first.poll() is None:
         time.sleep(0.05)
     assert first.poll() is None, "the first run ended too soon"
     assert json.loads(lock.read_text())["pid"] == first.pid
 
-    second = start("schedule.max_epochs=100", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = launch("schedule.max_epochs=100", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, err = second.communicate(timeout=120)
     assert second.returncode != 0
     assert f"is in use by process {first.pid} on" in err
@@ -179,8 +177,11 @@ def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_da
     first.wait()
     assert json.loads(lock.read_text())["pid"] == first.pid  # left behind by the dead one
 
-    # The same folder again (one epoch: it resumes past it and tests): the lock is taken over.
-    third = start("schedule.max_epochs=1", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The same folder again, trained afresh for one epoch (the killed run may be past it):
+    # the lock is taken over.
+    third = launch(
+        "schedule.max_epochs=1", "resume=false", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     _, err = third.communicate(timeout=300)
     assert third.returncode == 0, err[-3000:]
     assert f"left by process {first.pid}, which is gone" in (out / "train.log").read_text()

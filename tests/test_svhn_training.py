@@ -6,18 +6,22 @@ import csv
 import pytest
 import torch
 import torch.nn.functional as F
-from test_train import _compose, _multirun
+from helpers import compose, multirun
 
-from stn.data.multi_digit_svhn import MultiDigitSVHN
-from stn.report import main as report
+from stn.data.svhn import MultiDigitSVHN
+from stn.runs.report import main as report
 from stn.tasks.classification import Classification
 from stn.train import train
 
-SMALL = ["schedule.batch_size=8", "data.val_size=6", "data.workers=1"]
+SMALL = ["schedule.batch_size=8", "data.val_size=6"]
+
+
+def _common(root):
+    return {"data_dir": root / "data", "cache_dir": root / "cache", "batch_size": 8}
 
 
 def _datamodule(root, **kwargs):
-    data = MultiDigitSVHN(root / "data", root / "cache", val_size=6, workers=1, **kwargs)
+    data = MultiDigitSVHN(**_common(root), val_size=6, **kwargs)
     data.setup()
     return data
 
@@ -30,7 +34,7 @@ def test_splits_hold_every_kept_record_once(fake_svhn):
     assert len(data.sets["val"]) == 6 and len(data.sets["test"]) == len(kept["test"])
     train_rows, val_rows = data.sets["train"].rows, data.sets["val"].rows
     assert not set(train_rows.tolist()) & set(val_rows.tolist())
-    x, y = data.sets["test"][list(range(3))]
+    x, y, _ = data.on_after_batch_transfer(data.sets["test"][list(range(3))], 0)
     assert x.shape == (3, 3, 64, 64) and x.dtype == torch.float32 and 0 <= x.min() <= x.max() <= 1
     for row, (_, boxes) in zip(y, kept["test"][:3], strict=True):
         digits = torch.as_tensor(boxes[:, 0].astype(int) % 10)
@@ -45,13 +49,13 @@ def test_bad_settings_say_which_and_what_is_valid(fake_svhn, tmp_path):
     root, records = fake_svhn
     n = sum(len(boxes) <= 5 for s in ("train", "extra") for _, boxes in records[s])
     with pytest.raises(ValueError, match=r"data\.size must be one of 64, 128"):
-        MultiDigitSVHN(root / "data", root / "cache", size=96)
+        MultiDigitSVHN(**_common(root), val_size=6, size=96)
     with pytest.raises(ValueError, match="train and/or extra"):
-        MultiDigitSVHN(root / "data", root / "cache", train_splits=["test"])
-    with pytest.raises(ValueError, match=rf"data\.val_size must lie in \(0, {n}\)"):
-        MultiDigitSVHN(root / "data", root / "cache", val_size=n, workers=1).setup()
+        MultiDigitSVHN(**_common(root), val_size=6, train_splits=["test"])
+    with pytest.raises(ValueError, match=rf"data\.val_size={n} must lie in \(0, {n}\)"):
+        MultiDigitSVHN(**_common(root), val_size=n).setup()
     with pytest.raises(FileNotFoundError, match=r"housenumbers/train\.tar\.gz"):
-        train(_compose(["experiment=svhn_multi", *SMALL], tmp_path / "empty"))
+        train(compose(["experiment=svhn_multi", *SMALL], tmp_path / "empty"))
 
 
 def test_sequence_error_and_digit_accuracy_exactly():
@@ -86,30 +90,33 @@ def test_sequence_error_and_digit_accuracy_exactly():
 )
 def test_fast_dev_run(fake_svhn, overrides):
     root, _ = fake_svhn
-    cfg = _compose([*overrides, *SMALL, "trainer.fast_dev_run=true"], root)
+    cfg = compose([*overrides, *SMALL, "trainer.fast_dev_run=true"], root)
     assert 0 <= train(cfg) <= 100
     assert list((root / "out" / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_placement_from_the_config(fake_svhn):
     root, _ = fake_svhn
-    cfg = _compose(["experiment=svhn_multi", "model.placement=[1,3]", *SMALL], root)
+    cfg = compose(["experiment=svhn_multi", "model.placement=[1,3]", *SMALL], root)
     task = Classification(cfg.model, cfg.stn, cfg.schedule, [3, 64, 64], 11)
     kinds = [type(m).__name__ for m in task.net.features]
     assert [i for i, k in enumerate(kinds) if k == "SpatialTransformer"] == [1, 4]  # conv 1, 3
-    for placement in ("everywhere", "cnn"):
-        cfg = _compose(["experiment=svhn_multi", f"model.placement={placement}", *SMALL], root)
-        with pytest.raises(ValueError, match=rf"unknown model\.placement '{placement}'; valid"):
+    for placement, message in (
+        ("everywhere", r"unknown model\.placement='everywhere'; valid"),
+        ("cnn", r"model\.placement=cnn: the CNN is stn=none"),
+    ):
+        cfg = compose(["experiment=svhn_multi", f"model.placement={placement}", *SMALL], root)
+        with pytest.raises(ValueError, match=message):
             train(cfg)
     with pytest.raises(ValueError, match=r"conv layers 0–7, got \[8\]"):
-        train(_compose(["experiment=svhn_multi", "model.placement=[8]", *SMALL], root))
+        train(compose(["experiment=svhn_multi", "model.placement=[8]", *SMALL], root))
 
 
 def test_table2_sweep_fills_the_table(fake_svhn):
     root, _ = fake_svhn
     # Full runs (one epoch of the tiny data; narrow layers): smoke runs stay out of tables.
     narrow = ["model.hidden=64", "model.channels=[8,8,8,8,8,8,8,8]"]
-    _multirun(root, "+sweep=table2", *SMALL, *narrow, "schedule.max_epochs=1")
+    multirun(root, "+sweep=table2", *SMALL, *narrow, "schedule.max_epochs=1")
     runs = sorted(p.relative_to(root / "multi") for p in (root / "multi").glob("*/*"))
     assert len(runs) == 6 and not list((root / "multi").glob("*/*/FAILED"))
     report([str(root / "multi"), "--tables", "table2", "--out", str(root / "report")])
@@ -124,7 +131,7 @@ def test_tensorboard_shows_every_transformer_and_the_digit_accuracy(fake_svhn):
 
     root, _ = fake_svhn
     short = ["trainer.max_epochs=1", "+trainer.limit_train_batches=2"]
-    train(_compose(["experiment=svhn_multi", *SMALL, *short, "+trainer.limit_val_batches=1"], root))
+    train(compose(["experiment=svhn_multi", *SMALL, *short, "+trainer.limit_val_batches=1"], root))
     events = EventAccumulator(str(root / "out" / "tensorboard"), size_guidance={"images": 0})
     tags = events.Reload().Tags()
     assert {"val/err", "val/digit_acc", "test/err", "test/digit_acc"} <= set(tags["scalars"])
@@ -142,7 +149,7 @@ def test_fast_dev_run_on_the_real_sample(sample, tmp_path):
         (tmp_path / "data" / "SVHN").mkdir(parents=True, exist_ok=True)
         (tmp_path / "data" / "SVHN" / split).symlink_to(sample / split)
     overrides = ["data.train_splits=[train]", "data.subset=3", "data.val_size=1"]
-    cfg = _compose(
+    cfg = compose(
         [
             "experiment=svhn_single",
             "schedule.batch_size=8",

@@ -11,54 +11,34 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from helpers import EXPERIMENTS, MNIST, ROOT, SHORT, compose, multirun, single_run
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
+from stn.data.registry import create_datamodule
 from stn.tasks.classification import Classification
 from stn.train import CONFIGS, train
-
-ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
-MNIST = [e for e in EXPERIMENTS if e.startswith("mnist_")]  # SVHN's: test_svhn_training.py
-
-
-def _compose(overrides, tmp_path=None):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(str(CONFIGS), version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    if tmp_path is not None:
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(tmp_path / "out")
-            cfg.paths.data_dir = str(tmp_path / "data")
-            cfg.paths.cache_dir = str(tmp_path / "cache")
-            if "val_size" in cfg.data and not any(
-                o.startswith("data.val_size=") for o in overrides
-            ):
-                cfg.data.val_size = 100
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg.hydra  # as @hydra.main passes it to the task
-    return cfg
 
 
 @pytest.mark.parametrize("experiment", MNIST)
 @pytest.mark.parametrize("model", ["fcn", "cnn"])
 @pytest.mark.parametrize("stn", ["none", "affine", "projective", "tps"])
 def test_every_table_cell_composes(experiment, model, stn):
-    cfg = _compose([f"experiment={experiment}", f"model={model}", f"stn={stn}"])
+    cfg = compose([f"experiment={experiment}", f"model={model}", f"stn={stn}"])
     assert cfg.task_name == experiment and cfg.model.name == model
     assert cfg.stn.transform == stn
 
 
 def test_addition_defaults_to_its_own_schedule_which_a_chosen_one_replaces():
-    addition = _compose(["experiment=mnist_addition"])
+    addition = compose(["experiment=mnist_addition"])
     assert (addition.schedule.lr, addition.schedule.optimizer) == (0.001, "adam")
     assert (addition.model.params, addition.stn.pool) == (400_000, 2)  # pooled as RTS is
-    assert _compose(["experiment=mnist_addition", "stn=tps"]).stn.shared is False
-    assert _compose(["experiment=mnist_rts"]).schedule.lr == 0.003  # the budget's
-    paper = _compose(["experiment=mnist_addition", "schedule=paper"]).schedule
+    assert compose(["experiment=mnist_addition", "stn=tps"]).stn.shared is False
+    assert compose(["experiment=mnist_rts"]).schedule.lr == 0.003  # the budget's
+    paper = compose(["experiment=mnist_addition", "schedule=paper"]).schedule
     assert (paper.lr, paper.optimizer, paper.max_steps) == (0.01, "sgd", 150_000)
 
 
@@ -89,7 +69,7 @@ def test_experiments_cover_the_paper():
     ids=lambda o: ",".join(o),
 )
 def test_fast_dev_run(fake_data, overrides):
-    cfg = _compose([*overrides, "trainer.fast_dev_run=true"], fake_data)
+    cfg = compose([*overrides, "trainer.fast_dev_run=true"], fake_data)
     val_err = train(cfg)
     assert 0 <= val_err <= 100
     assert list((fake_data / "out" / "tensorboard").glob("events.out.tfevents.*"))
@@ -105,50 +85,21 @@ def test_checkpoints_load_with_weights_only_and_resume(fake_data):
         "+trainer.limit_val_batches=1",
         "test=false",
     ]
-    train(_compose(overrides, fake_data))
+    train(compose(overrides, fake_data))
     last = fake_data / "out" / "checkpoints" / "last.ckpt"
     state = torch.load(last, weights_only=True)
     assert state["global_step"] == 2
     model = Classification(**state["hyper_parameters"])
     model.load_state_dict(state["state_dict"])
-    resumed = _compose(
+    resumed = compose(
         [*overrides, "trainer.max_steps=4", "trainer.max_epochs=-1", f"ckpt_path={last}"], fake_data
     )
     train(resumed)
     assert torch.load(last, weights_only=True)["global_step"] == 4
 
 
-def _multirun(fake_data, *overrides):
-    """``python train.py -m OVERRIDES`` on the generated MNIST, swept into ``multi/``."""
-    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
-    cmd = [
-        *(sys.executable, "train.py", "-m", *overrides),
-        f"paths.cache_dir={fake_data / 'cache'}",
-        f"hydra.sweep.dir={fake_data / 'multi'}",
-    ]
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
-def _start(fake_data, out, *overrides, **popen) -> subprocess.Popen:
-    """``python train.py OVERRIDES`` on the generated MNIST into folder ``out``, started."""
-    env = {**os.environ, "STN_DATA_DIR": str(fake_data / "data")}
-    cmd = [
-        *(sys.executable, "train.py", *overrides),
-        *(f"paths.cache_dir={fake_data / 'cache'}", f"hydra.run.dir={out}"),
-    ]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, **popen)
-
-
-def _single_run(fake_data, out, *overrides) -> tuple[int, str, str]:
-    """``_start`` to its end: ``(returncode, stdout, stderr)``."""
-    run = _start(fake_data, out, *overrides, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout, stderr = run.communicate(timeout=600)
-    return run.returncode, stdout, stderr
-
-
 def test_a_failing_job_does_not_stop_a_multirun(fake_data):
-    _multirun(fake_data, "data.val_size=100,100000", "trainer.fast_dev_run=true")
+    multirun(fake_data, "data.val_size=100,100000", "trainer.fast_dev_run=true")
     runs = {p.name: p for p in (fake_data / "multi" / "mnist_rts").iterdir() if p.is_dir()}
     smoke = ",trainer.fast_dev_run=True"
     ok, bad = f"data.val_size=100{smoke}", f"data.val_size=100000{smoke}"
@@ -159,7 +110,7 @@ def test_a_failing_job_does_not_stop_a_multirun(fake_data):
 
 
 def test_default_run_on_real_mnist(mnist_root, tmp_path):
-    cfg = _compose(
+    cfg = compose(
         [
             "trainer.fast_dev_run=true",
             f"paths.data_dir={mnist_root}",
@@ -175,30 +126,21 @@ def test_default_run_on_real_mnist(mnist_root, tmp_path):
 
 def test_unknown_values_fail_before_any_work():
     with pytest.raises(Exception, match="mnist_x"):
-        _compose(["experiment=mnist_x"])
-    with pytest.raises(ValueError, match="valid: fcn, cnn"):
-        from stn.nn.models.mnist import build_mnist_model
+        compose(["experiment=mnist_x"])
+    with pytest.raises(ValueError, match=r"unknown model\.name='mlp'; valid: .*fcn, cnn"):
+        from stn.models import create_model
 
-        build_mnist_model({"name": "mlp"}, {"transform": "none"}, (1, 28, 28), 10)
-
-
-SHORT = [
-    "experiment=mnist_rts",
-    "trainer.max_steps=3",
-    "trainer.max_epochs=-1",
-    "+trainer.limit_val_batches=1",
-    "test=false",
-]
+        create_model({"name": "mlp"}, {"transform": "none"}, in_shape=(1, 28, 28), num_classes=10)
 
 
 def test_a_run_stopped_before_validation_tests_its_last_weights(fake_data):
-    train(_compose(["trainer.max_steps=1", "trainer.max_epochs=-1"], fake_data))
+    train(compose(["trainer.max_steps=1", "trainer.max_epochs=-1"], fake_data))
     metrics = json.loads((fake_data / "out" / "metrics.json").read_text())
     assert math.isnan(metrics["val/err"]) and 0 <= metrics["test/err"] <= 100
 
 
 def test_learning_rate_warms_up_linearly_then_follows_its_schedule():
-    cfg = _compose(["experiment=mnist_r", "schedule=paper", "schedule.warmup_steps=100"])
+    cfg = compose(["experiment=mnist_r", "schedule=paper", "schedule.warmup_steps=100"])
     schedule = {**cfg.schedule, "step_size": 300, "loc_lr_factor": 0.5}
     task = Classification(cfg.model, cfg.stn, schedule, [1, 28, 28], 10)
     scheduler = task.configure_optimizers()["lr_scheduler"]["scheduler"]
@@ -219,7 +161,7 @@ def _weights(out):
 def test_same_seed_same_weights(fake_data):
     runs = {}
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
-        cfg = _compose([*SHORT, "trainer.deterministic=true", f"seed={seed}"], fake_data)
+        cfg = compose([*SHORT, "trainer.deterministic=true", f"seed={seed}"], fake_data)
         with open_dict(cfg):
             cfg.paths.output_dir = str(fake_data / name)
         train(cfg)
@@ -231,12 +173,11 @@ def test_same_seed_same_weights(fake_data):
 
 def test_tensorboard_shows_grids_outputs_theta_and_hparams(fake_data):
     import numpy as np
-    from hydra.utils import instantiate
     from PIL import Image
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     # lr 0 keeps the ST at its identity start, so the panel's content is known exactly.
-    cfg = _compose([*SHORT, "schedule.lr=0", "trainer.log_every_n_steps=1"], fake_data)
+    cfg = compose([*SHORT, "schedule.lr=0", "trainer.log_every_n_steps=1"], fake_data)
     train(cfg)
     events = EventAccumulator(
         str(fake_data / "out" / "tensorboard"), size_guidance={"images": 0, "histograms": 0}
@@ -249,9 +190,10 @@ def test_tensorboard_shows_grids_outputs_theta_and_hparams(fake_data):
     (panel,) = events.Images("st0/input_grid_output")[-1:]
     panel = np.asarray(Image.open(io.BytesIO(panel.encoded_image_string)))
     panel = torch.from_numpy(panel[..., :3].copy()).float().div(255)  # (H, W, 3)
-    data = instantiate(cfg.data)
+    data = create_datamodule(OmegaConf.to_container(cfg.data, resolve=True))
     data.setup()
-    inputs, _ = data.sets["val"][list(range(8))]  # the fixed preview: (8, 1, 42, 42)
+    preview = data.sets["val"][list(range(8))]  # the fixed preview: (8, 1, 42, 42)
+    inputs = data.on_after_batch_transfer(preview, 0).image
     s, pad = 42, 2
     assert panel.shape == (2 * (s + pad) + pad, 8 * (s + pad) + pad, 3)
     for i, image in enumerate(inputs[:, 0]):
@@ -269,7 +211,7 @@ def test_tensorboard_shows_grids_outputs_theta_and_hparams(fake_data):
 
 
 def test_table1_sweep_runs_32_cells(fake_data):
-    _multirun(fake_data, "+sweep=table1", "trainer.fast_dev_run=true", "data.val_size=100")
+    multirun(fake_data, "+sweep=table1", "trainer.fast_dev_run=true", "data.val_size=100")
     runs = sorted(p.relative_to(fake_data / "multi") for p in (fake_data / "multi").glob("*/*"))
     assert len(runs) == 32
     assert Path("mnist_p/data.val_size=100,model=fcn,stn=tps,trainer.fast_dev_run=True") in runs
@@ -288,7 +230,7 @@ def test_help_lists_experiments_and_typos_fail_at_once(tmp_path):
     shown = cli("--help")
     assert shown.returncode == 0
     assert all(name in shown.stdout for name in EXPERIMENTS)
-    assert "python -m stn.report" in shown.stdout
+    assert "python -m stn.runs.report" in shown.stdout
     typo = cli("experiment=mnist_rst")
     assert typo.returncode != 0
     assert "Available options in 'experiment'" in typo.stderr and "mnist_rts" in typo.stderr
@@ -300,7 +242,7 @@ def test_help_lists_experiments_and_typos_fail_at_once(tmp_path):
 def test_the_command_line_imports_no_training_stack():
     # --help, typos and --cfg answer from these modules alone: no torch, Lightning or models.
     code = (
-        "import sys, stn.train, stn.report, stn.export; "
+        "import sys, stn.train, stn.runs.report, stn.runs.export; "
         "print(sorted(m for m in ('torch', 'pytorch_lightning', 'torchvision', "
         "'tensorboard', 'stn.tasks.classification') if m in sys.modules))"
     )
@@ -312,7 +254,7 @@ def test_run_folders_are_named_by_what_is_trained_not_where():
     def folder(*overrides):
         GlobalHydra.instance().clear()
         with initialize_config_dir(str(CONFIGS), version_base="1.3"):
-            cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
+            cfg = hydra_compose("train", overrides=list(overrides), return_hydra_config=True)
         HydraConfig.instance().set_config(cfg)
         return cfg.hydra.sweep.subdir
 
@@ -329,7 +271,7 @@ def test_run_folders_are_named_by_what_is_trained_not_where():
 
 
 def test_which_runs_are_smoke_runs():
-    from stn.runs import partial
+    from stn.runs.folder import partial
 
     assert partial({"trainer.fast_dev_run": False, "data.subset": None}) == []
     assert partial({"trainer.limit_train_batches": 1.0}) == []  # the whole epoch
@@ -344,7 +286,7 @@ def test_which_runs_are_smoke_runs():
 def test_compiled_training_writes_eager_checkpoints_and_figures(fake_data):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    train(_compose([*SHORT, "compile=true", "stn=tps"], fake_data))
+    train(compose([*SHORT, "compile=true", "stn=tps"], fake_data))
     state = torch.load(fake_data / "out" / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["hyper_parameters"]["compile"] is True
     eager = Classification(**{**state["hyper_parameters"], "compile": False})
@@ -355,7 +297,7 @@ def test_compiled_training_writes_eager_checkpoints_and_figures(fake_data):
 
 def test_a_diverging_run_stops_failed_with_advice_that_fits_its_precision(fake_data):
     out = fake_data / "diverged"
-    returncode, _, stderr = _single_run(
+    returncode, _, stderr = single_run(
         *(fake_data, out, "schedule.lr=1e6", "schedule.batch_size=8", "schedule.max_epochs=3"),
         *("data.val_size=100", "trainer.precision=32-true"),
     )
@@ -372,7 +314,7 @@ def test_a_diverging_run_stops_failed_with_advice_that_fits_its_precision(fake_d
 def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(precision):
     from stn.tasks.classification import DIVERGED, PATIENCE, Diverged
 
-    cfg = _compose(["experiment=mnist_rts"])
+    cfg = compose(["experiment=mnist_rts"])
     parts = [OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stn", "schedule")]
     task = Classification(*parts, in_shape=[1, 42, 42], num_classes=10)
     task._trainer = type("T", (), {"precision": precision, "global_step": 7})()
@@ -391,7 +333,7 @@ def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(prec
 
 def test_every_epoch_is_one_line_in_the_log_and_on_a_non_terminal_stdout(fake_data):
     out = fake_data / "run"
-    returncode, stdout, stderr = _single_run(
+    returncode, stdout, stderr = single_run(
         fake_data, out, "schedule.max_epochs=3", "data.val_size=100"
     )
     assert returncode == 0, stderr[-3000:]
@@ -432,6 +374,8 @@ def test_a_terminal_keeps_its_progress_bar_and_gets_no_epoch_lines(tmp_path):
 
 
 def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
+    nowhere = tmp_path / "nowhere" / "MNIST" / "raw"
+
     def cli(*args, **env):
         env = {**os.environ, "STN_DATA_DIR": str(tmp_path / "nowhere"), **env}
         cmd = [sys.executable, "train.py", *args, f"hydra.run.dir={tmp_path / 'run'}"]
@@ -441,13 +385,15 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         (["threads=0"], "error: threads=0 must be a positive integer or auto"),
         (["schedule.max_epochs=abc"], "error: schedule.max_epochs='abc' must be an integer"),
         (["trainer.precision=bf16"], "error: trainer.precision='bf16' is not one of: auto,"),
-        ([], f"error: MNIST not found in {tmp_path / 'nowhere' / 'MNIST' / 'raw'}"),
+        ([], f"error: MNIST is not in {nowhere} and could not be downloaded"),
+        (["data.download=false"], "error: MNIST not found: train-images-idx3-ubyte, "),
     ]:
         done = cli(*args)
         assert done.returncode == 1
         assert done.stderr.strip().startswith(message), done.stderr[-2000:]
         assert "Traceback" not in done.stderr and "HYDRA_FULL_ERROR" not in done.stderr
         assert (tmp_path / "run" / "FAILED").exists()
+    assert not any(nowhere.iterdir())  # a failed download leaves nothing
     everything = cli("threads=0", HYDRA_FULL_ERROR="1")
     assert everything.returncode == 1 and "Traceback" in everything.stderr
 
@@ -468,7 +414,7 @@ def test_numbers_are_checked_before_any_work(fake_data, override, message):
     from stn.errors import UsageError
 
     with pytest.raises(UsageError, match=re.escape(message)):
-        train(_compose([override], fake_data))
+        train(compose([override], fake_data))
     assert not (fake_data / "out").exists() and not (fake_data / "cache").exists()
 
 
@@ -477,7 +423,7 @@ def test_an_unwritable_cache_folder_is_said_before_any_work(fake_data):
 
     blocker = fake_data / "a_file"
     blocker.write_text("")
-    cfg = _compose([f"paths.cache_dir={blocker / 'cache'}"], fake_data)
+    cfg = compose([f"paths.cache_dir={blocker / 'cache'}"], fake_data)
     with open_dict(cfg):
         cfg.paths.cache_dir = str(blocker / "cache")  # _compose points it at tmp_path
     with pytest.raises(UsageError, match=r"paths\.cache_dir=.*a_file/cache cannot be written"):

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
+
+
+class Batch(NamedTuple):
+    """A batch of every dataset: images ``(B, C, H, W)`` (float in [0, 1] once on the
+    device), targets ``(B,)`` or ``(B, 5)`` (SVHN's digit positions), and where the dataset
+    has one, the object's box ``(B, 4)`` as ``x0, y0, x1, y1`` normalised (CUB; never for
+    training)."""
+
+    image: Tensor
+    target: Tensor
+    box: Tensor | None = None
 
 
 class Batches(Dataset):
@@ -27,11 +39,11 @@ class Batches(Dataset):
     def __len__(self) -> int:
         return len(self.labels) if self.rows is None else len(self.rows)
 
-    def __getitem__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
+    def __getitem__(self, indices: list[int]) -> Batch:
         index = torch.as_tensor(indices)
         if self.rows is not None:
             index = self.rows[index]
-        return self.images[index].float().div_(255), self.labels[index]
+        return Batch(self.images[index], self.labels[index])
 
 
 class EpochBatches(Sampler[list[int]]):

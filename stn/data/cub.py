@@ -3,16 +3,15 @@ validation split held out of the training images per class, and images decoded i
 processes straight to the input size.
 
 Every image is resized to ``size × size`` (the whole bird stays in view, which the parts
-need); training images are also flipped left–right at random. Batches are ``(x, y, box)``:
-images ``(B, 3, S, S)`` (uint8 from the loader, float in [0, 1] on the device), labels
-``(B,)``, and the bird's bounding box ``(B, 4)`` as ``x0, y0, x1, y1`` in normalised
-coordinates (for evaluating where the STs attend; never for training).
+need); training images are also flipped left–right at random. Batches carry the bird's
+bounding box (``Batch.box``, normalised coordinates), for evaluating where the STs attend;
+never for training.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,8 +19,9 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from stn.data.batches import Batch
 from stn.data.cub_metadata import CUBMetadata, read_cub_metadata
-from stn.data.split_datamodule import SplitDataModule
+from stn.data.datamodule import SplitDataModule
 from stn.errors import UsageError
 
 
@@ -47,7 +47,7 @@ class CUBImages(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
+    def __getitem__(self, i: int) -> Batch:
         row = int(self.rows[i])
         image, (width, height) = load_image(self.meta.paths[row], self.size)
         x, y, w, h = self.meta.boxes[row].tolist()
@@ -55,12 +55,14 @@ class CUBImages(Dataset):
         box = 2 * corners - 1  # normalised coordinates, as the STs' θs use
         if self.flip and torch.rand(()) < 0.5:
             image, box = image.flip(-1), box[[2, 1, 0, 3]] * torch.tensor([-1, 1, -1, 1])
-        return image, self.meta.labels[row], box
+        return Batch(image, self.meta.labels[row], box)
 
 
-def stratified_split(labels: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
-    """Row indices ``(train, val)`` of ``labels``: ``fraction`` of each class (at least one
-    image of a class with two or more) held out for validation, chosen by ``seed``."""
+def stratified_split(labels: Tensor, size: int, seed: int) -> tuple[Tensor, Tensor]:
+    """Row indices ``(train, val)`` of ``labels``: about ``size`` rows held out for
+    validation, the same fraction of each class (at least one image of a class with two or
+    more), chosen by ``seed``."""
+    fraction = size / len(labels)
     gen = torch.Generator().manual_seed(seed)
     train, val = [], []
     for c in labels.unique():
@@ -73,35 +75,25 @@ def stratified_split(labels: Tensor, fraction: float, seed: int) -> tuple[Tensor
 
 
 class CUB200(SplitDataModule):
-    """CUB-200-2011 from ``<data_dir>/CUB_200_2011`` as distributed.
+    """CUB-200-2011 from ``<data_dir>/CUB_200_2011`` as distributed (``stn.data.datamodule``
+    gives the common arguments; ``val_size`` images are held out of the official training
+    images, the same fraction of each class; CUB keeps nothing in ``cache_dir``).
 
     Args:
-        data_dir: holds ``CUB_200_2011/`` (``$STN_DATA_DIR`` overrides it).
         size: input size, 224 or 448 (the paper's two).
-        val_fraction: of each class's training images, held out for validation.
-        batch_size: training and evaluation batch size.
-        workers: decoding processes per loader (default: every core).
-        seed: seeds the validation split.
     """
 
     num_classes = 200
 
     def __init__(
         self,
-        data_dir: str,
+        *,
         size: int = 448,
-        val_fraction: float = 0.1,
-        batch_size: int = 32,
-        workers: int | None = None,
-        seed: int = 0,
+        **common: Any,
     ) -> None:
-        super().__init__()
-        if not 0 < val_fraction < 1:
-            raise UsageError(f"data.val_fraction must lie in (0, 1), got {val_fraction}")
-        self.root = Path(data_dir) / "CUB_200_2011"
-        self.size, self.val_fraction, self.batch_size = size, val_fraction, batch_size
-        self.workers = os.cpu_count() if workers is None else workers
-        self.seed = seed
+        super().__init__(**common)
+        self.root = self.data_dir / "CUB_200_2011"
+        self.size = size
         self.image_shape = (3, size, size)
 
     def setup(self, stage: str | None = None) -> None:
@@ -109,15 +101,12 @@ class CUB200(SplitDataModule):
             return
         meta = read_cub_metadata(self.root)
         rows = torch.arange(len(meta.ids))
-        train, val = stratified_split(meta.labels[meta.train], self.val_fraction, self.seed)
-        train_rows = rows[meta.train]
+        train_rows, test_rows = rows[meta.train][: self.subset], rows[~meta.train][: self.subset]
+        labels = meta.labels[train_rows]
+        self.check_val_size(len(labels), f"the training images of {self.root}")
+        train, val = stratified_split(labels, self.val_size, self.seed)
         self.sets = {
             "train": CUBImages(meta, train_rows[train], self.size, flip=True),
             "val": CUBImages(meta, train_rows[val], self.size, flip=False),
-            "test": CUBImages(meta, rows[~meta.train], self.size, flip=False),
+            "test": CUBImages(meta, test_rows, self.size, flip=False),
         }
-
-    def on_after_batch_transfer(self, batch: list[Tensor], dataloader_idx: int) -> list[Tensor]:
-        """uint8 → float in [0, 1], on the training device."""
-        x, y, box = batch
-        return [x.float().div_(255), y, box]

@@ -46,7 +46,8 @@ def _read(path: Path, fields: int) -> dict[int, tuple[int, list[str]]]:
     if not path.exists():
         raise MissingData(
             f"{path} is missing: extract CUB_200_2011.tgz ({URL}) so that its folder holds "
-            f"{', '.join(FILES)}, classes.txt and images/"
+            f"{', '.join(FILES)}, classes.txt and images/ (python -m stn.data.download cub "
+            f"does it), or point paths.data_dir (or $STN_DATA_DIR) at the folder holding it"
         )
     rows: dict[int, tuple[int, list[str]]] = {}
     with open(path) as f:

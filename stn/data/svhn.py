@@ -1,129 +1,77 @@
-"""SVHN format 1 as distributed, preprocessed once into HDF5 caches of crops.
-
-``<data_dir>/SVHN/{train,extra,test}/`` each hold the PNGs and ``digitStruct.mat`` of the
-archives at http://ufldl.stanford.edu/housenumbers/ (``train.tar.gz``, ``extra.tar.gz``,
-``test.tar.gz``, extracted as they are). ``prepare`` crops every image whose sequence has at
-most 5 digits (``stn.data.svhn_crops``) and writes ``images`` ``(N, 3, S, S)`` uint8 and
-``labels`` ``(N, 5)`` int64 to one cache per split and crop size.
-"""
+"""Multi-digit SVHN (Table 2) as a LightningDataModule: train+extra for training and a
+held-out validation split, test for testing, read from the crop caches of
+``stn.data.svhn_cache``."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import multiprocessing
-import os
-from pathlib import Path
+from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
-from torch import Tensor
 
-from stn.data.cache import cached
-from stn.data.digit_struct import read_digit_struct
-from stn.data.svhn_crops import ENLARGE, crop, crop_box, encode_labels
-from stn.errors import MissingData, UsageError
+from stn.data.batches import Batches
+from stn.data.datamodule import SplitDataModule
+from stn.data.svhn_cache import prepare
+from stn.data.svhn_crops import CONTEXT
+from stn.errors import UsageError
 
 log = logging.getLogger(__name__)
-SPLITS = ("train", "extra", "test")
-URL = "http://ufldl.stanford.edu/housenumbers/"
 
 
-def split_dir(data_dir: str | os.PathLike, split: str) -> Path:
-    """``<data_dir>/SVHN/<split>``, or an error saying what to download and where to put it."""
-    folder = Path(data_dir) / "SVHN" / split
-    if not (folder / "digitStruct.mat").exists():
-        raise MissingData(
-            f"SVHN {split} split not found: {folder / 'digitStruct.mat'} is missing. Download "
-            f"{URL}{split}.tar.gz and extract it into {folder.parent}/ (it unpacks to "
-            f"{split}/ with the PNGs and digitStruct.mat), or set STN_DATA_DIR."
-        )
-    return folder
-
-
-def _fingerprint(path: Path) -> str:
-    """A cheap identity of the source file (size, and a hash of its first and last MB)."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(1 << 20)
-        f.seek(max(0, size - (1 << 20)))
-        tail = f.read()
-    return f"{size}:{hashlib.sha1(head + tail).hexdigest()}"
-
-
-def read_rgb(path: Path) -> Tensor:
-    """An image file as ``(3, H, W)`` uint8 (grayscale and palette images converted)."""
-    try:
-        with Image.open(path) as image:
-            pixels = np.array(image.convert("RGB"))
-    except (OSError, ValueError) as err:
-        raise UsageError(f"cannot read {path} ({err}): re-extract the SVHN archive") from err
-    return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
-
-
-def _crop_one(args: tuple[Path, np.ndarray, int]) -> tuple[Tensor, np.ndarray] | None:
-    path, boxes, size = args
-    labels = encode_labels(boxes[:, 0])
-    if labels is None:
-        return None
-    image = read_rgb(path)
-    _, height, width = image.shape
-    return crop(image, crop_box(boxes, height, width, size), size), labels
-
-
-def prepare(
-    data_dir: str | os.PathLike,
-    cache_dir: str | os.PathLike,
-    split: str,
-    size: int = 64,
-    limit: int | None = None,
-    workers: int | None = None,
-) -> dict[str, Tensor]:
-    """The cached crops of ``split`` at ``size`` px, built on first use.
+class MultiDigitSVHN(SplitDataModule):
+    """Crops ``(3, size, size)`` of house-number sequences with labels ``(5,)`` (a digit per
+    position, 10 where there is none). ``stn.data.datamodule`` gives the common arguments:
+    ``data_dir`` holds ``SVHN/{train,extra,test}/`` as extracted from the archives, the crop
+    caches are built in ``cache_dir`` on first use (``scripts/prepare_svhn.py`` builds them
+    ahead, cropping on every core) and the validation crops are held out of
+    ``train_splits``.
 
     Args:
-        limit: only the first ``limit`` records (quick runs; the sample in ``../shared``).
-        workers: processes decoding PNGs (default: one per core).
-
-    Returns:
-        ``images`` ``(N, 3, size, size)`` uint8, ``labels`` ``(N, 5)`` int64 (digits, then
-        10 = no digit), and ``dropped`` (``(1,)``: records with more than 5 digits).
+        size: crop size, 64 (the paper's tight crops) or 128 (twice the context).
+        train_splits: the splits trained on (the paper: ``train`` and ``extra``).
     """
-    if split not in SPLITS:
-        raise UsageError(f"unknown SVHN split {split!r}; valid: {', '.join(SPLITS)}")
-    folder = split_dir(data_dir, split)
-    recipe = {
-        "split": split,
-        "size": size,
-        "enlarge": ENLARGE,
-        "limit": limit,
-        "source": _fingerprint(folder / "digitStruct.mat"),
-    }
-    path = Path(cache_dir) / f"svhn_{split}_{size}{f'_first{limit}' if limit else ''}.h5"
 
-    def build() -> dict[str, Tensor]:
-        records = read_digit_struct(folder / "digitStruct.mat")
-        n = min(limit or len(records), len(records))
-        log.info("cropping %d SVHN %s images to %d px into %s", n, split, size, path)
-        jobs = [(folder / records.names[i], records.record(i)[1], size) for i in range(n)]
-        # One torch thread per worker: a forked child that enters the parent's OpenMP pool
-        # hangs, and the processes already use every core.
-        fork = multiprocessing.get_context("fork")
-        with fork.Pool(workers or os.cpu_count(), torch.set_num_threads, (1,)) as pool:
-            crops = []
-            for i, item in enumerate(pool.imap(_crop_one, jobs, chunksize=256)):
-                crops.append(item)
-                if (i + 1) % max(1, n // 20) == 0:
-                    log.info("  %d / %d", i + 1, n)
-        kept = [c for c in crops if c is not None]
-        if not kept:
-            raise UsageError(f"no SVHN {split} record of at most 5 digits in {folder}")
-        log.info("%s: %d crops, %d dropped (more than 5 digits)", split, len(kept), n - len(kept))
-        return {
-            "images": torch.stack([image for image, _ in kept]),
-            "labels": torch.from_numpy(np.stack([labels for _, labels in kept])),
-            "dropped": torch.tensor([n - len(kept)]),
-        }
+    num_classes = 11  # per position: the digits 0–9 and "no digit"
 
-    return cached(path, recipe, build)
+    def __init__(
+        self,
+        *,
+        size: int = 64,
+        train_splits: list[str] = ["train", "extra"],  # noqa: B006  (never mutated)
+        **common: Any,
+    ) -> None:
+        super().__init__(**common)
+        if size not in CONTEXT:
+            raise UsageError(f"data.size must be one of {', '.join(map(str, CONTEXT))}, got {size}")
+        train_splits = tuple(train_splits)
+        if not train_splits or not set(train_splits) <= {"train", "extra"}:
+            raise UsageError(
+                f"data.train_splits must be train and/or extra, got {list(train_splits)}"
+            )
+        self.size, self.train_splits = size, train_splits
+        self.image_shape = (3, size, size)
+
+    def _crops(self, split: str) -> dict[str, torch.Tensor]:
+        out = prepare(self.data_dir, self.cache_dir, split, self.size, self.subset)
+        log.info(
+            "SVHN %s: %d crops (%d sequences longer than 5 digits dropped)",
+            split,
+            len(out["labels"]),
+            int(out["dropped"][0]),
+        )
+        return out
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.sets:
+            return
+        parts = [self._crops(split) for split in self.train_splits]
+        images = torch.cat([p["images"] for p in parts])
+        labels = torch.cat([p["labels"] for p in parts])
+        del parts  # free the per-split copies: train and val share the concatenation
+        self.check_val_size(len(labels), f"the crops of {'+'.join(self.train_splits)}")
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.seed))
+        val, train = order[: self.val_size], order[self.val_size :]
+        self.sets["train"] = Batches(images, labels, rows=train)
+        self.sets["val"] = Batches(images, labels, rows=val)
+        test = self._crops("test")
+        self.sets["test"] = Batches(test["images"], test["labels"])

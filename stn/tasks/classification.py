@@ -3,8 +3,8 @@
 A network's logits are ``(B, K)`` with labels ``(B,)``, or for SVHN sequences one softmax
 per position, ``(B, 5, 11)`` with labels ``(B, 5)``: the loss sums the positions'
 cross-entropies, and an image counts as an error unless every position is right (the
-sequence error of Table 2). Batches may carry a third element, the object's box ``(B, 4)``
-(CUB), used only to measure where the STs attend.
+sequence error of Table 2). A ``Batch`` may carry the object's box ``(B, 4)`` (CUB), used
+only to measure where the STs attend.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from stn.data.batches import Batch
 from stn.data.svhn_crops import NO_DIGIT
 from stn.errors import UsageError, UserError
-from stn.nn.models import build_model
+from stn.models import create_model
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
+from stn.tasks.checkpoints import upgrade
 from stn.tasks.visualise import transformer_panels
 
 SCHEDULERS = ("step", "cosine")
@@ -48,7 +50,7 @@ class Classification(pl.LightningModule):
     "no digit" positions aside, read right).
 
     Args:
-        model, stn: the ``model`` and ``stn`` configs (see ``stn.nn.models.build_model``).
+        model, stn: the ``model`` and ``stn`` configs (see ``stn.models.create_model``).
         schedule: ``optimizer`` (``sgd`` with ``momentum``, or ``adam``), ``lr``,
             ``weight_decay``, ``loc_lr_factor`` (the localisation nets' learning rate relative
             to the rest), ``scheduler`` (``step``: ×``gamma``
@@ -79,7 +81,7 @@ class Classification(pl.LightningModule):
                     f"unknown schedule.{key} {schedule[key]!r}; valid: {', '.join(valid)}"
                 )
         self.save_hyperparameters()
-        self.net = build_model(model, stn, in_shape, num_classes)
+        self.net = create_model(model, stn, in_shape=in_shape, num_classes=num_classes)
         self.channels_last = channels_last
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
@@ -87,6 +89,9 @@ class Classification(pl.LightningModule):
             self.net.compile()
         self.preview: Tensor | None = None  # fixed validation images for the figure
         self.too_high = 0  # steps in a row with the loss above DIVERGED × chance
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        upgrade(checkpoint)  # a run resumed from an older version's checkpoint
 
     def forward(self, x: Tensor) -> Tensor:
         if self.channels_last:
@@ -109,8 +114,8 @@ class Classification(pl.LightningModule):
             metrics["digit_acc"] = right[y != NO_DIGIT].float().mean() * 100
         return metrics
 
-    def _evaluate(self, batch: tuple[Tensor, ...], stage: str) -> None:
-        x, y, *box = batch
+    def _evaluate(self, batch: Batch, stage: str) -> None:
+        x, y, box = batch
         logits = self(x)
         # sync_dist: under DDP, the mean over every process's share of the set.
         self.log(f"{stage}/loss", self.loss(logits, y), batch_size=len(y), sync_dist=True)
@@ -118,12 +123,12 @@ class Classification(pl.LightningModule):
             # Batch sizes weight the epoch's mean: images for err, true digits for digit_acc.
             n = len(y) if name == "err" else int((y != NO_DIGIT).sum())
             self.log(f"{stage}/{name}", value, prog_bar=name == "err", batch_size=n, sync_dist=True)
-        if box:  # where the STs attend: how often each one's centre lies in the object's box
-            for k, inside in enumerate(centres_in_box(self.net.transformers, box[0])):
+        if box is not None:  # where the STs attend: how often each one's centre lies in the box
+            for k, inside in enumerate(centres_in_box(self.net.transformers, box)):
                 self.log(f"{stage}/st{k}_in_box", inside, batch_size=len(y), sync_dist=True)
 
-    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        x, y = batch[:2]
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        x, y, _ = batch
         logits = self(x)
         loss = self.loss(logits, y)
         self.check_divergence(loss.item(), y[0].numel() * math.log(logits.shape[-1]))
@@ -153,12 +158,12 @@ class Classification(pl.LightningModule):
             f"{precision} precision: {advice}"
         )
 
-    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> None:
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
         if batch_idx == 0 and self.preview is None:
-            self.preview = batch[0][:8].detach().clone()
+            self.preview = batch.image[:8].detach().clone()
         self._evaluate(batch, "val")
 
-    def test_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> None:
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
     def on_validation_epoch_end(self) -> None:

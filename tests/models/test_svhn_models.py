@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from stn.nn.models.svhn import CHANNELS, build_svhn_model
+from stn.models.svhn import CHANNELS, build_svhn_model
 from stn.nn.spatial_transformer import SpatialTransformer
 
 SMALL = {"hidden": 64, "channels": (8, 8, 16, 16, 16, 16, 16, 16)}  # the structure, smaller
@@ -41,5 +41,5 @@ def test_fresh_transformers_leave_the_cnn_unchanged(name, count):
 
 
 def test_unknown_model():
-    with pytest.raises(ValueError, match="valid: cnn, single, multi"):
+    with pytest.raises(ValueError, match=r"unknown model\.placement='double'; valid: single"):
         build_svhn_model("double")

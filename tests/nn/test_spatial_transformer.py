@@ -85,10 +85,30 @@ def test_border_padding_differs_from_zeros_outside_the_input():
     assert outs["border"].min() == 1 and outs["zeros"][0, 0, 0, 0] == 0
 
 
-def test_custom_localisation_needs_its_width():
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+def test_any_localisation_net_of_unknown_width_starts_at_the_identity(name):
+    """The PyTorch tutorial's pattern: a plain net, its width read from the first batch."""
+
+    def loc():
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 20), nn.ReLU())
+
+    st = SpatialTransformer(loc(), build_transform(name))
+    x = torch.rand(3, 1, 28, 28)
+    torch.testing.assert_close(st(x), x, atol=1e-5, rtol=0)
+    assert type(st.regression) is nn.Linear and st.regression.in_features == 20
+    assert not st.regression.weight.any()
+    torch.testing.assert_close(st.regression.bias, build_transform(name).identity())
+    # A checkpoint loads into a fresh one before any batch, and gives the same outputs.
+    again = SpatialTransformer(loc(), build_transform(name))
+    again.load_state_dict(st.state_dict())
+    torch.testing.assert_close(again(x), st(x))
+    pst = ParallelSpatialTransformer(loc(), build_transform(name), n=2)
+    for out in pst(x):
+        torch.testing.assert_close(out, x, atol=1e-5, rtol=0)
+
+
+def test_a_localisation_net_of_another_width_than_given_is_refused():
     loc = nn.Sequential(nn.Flatten(), nn.Linear(16, 5))
-    with pytest.raises(ValueError, match="in_features="):
-        SpatialTransformer(loc, build_transform("affine"))
     st = SpatialTransformer(loc, build_transform("affine"), in_features=5)
     assert st(torch.rand(2, 1, 4, 4)).shape == (2, 1, 4, 4)
     wrong = SpatialTransformer(loc, build_transform("affine"), in_features=6)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import near_identity
+from helpers import near_identity
 
 from stn.nn import Affine, ThinPlateSpline, build_transform, output_coordinates, sample
 

@@ -2,18 +2,17 @@
 
 import pytest
 import torch
-from test_train import _compose
+from helpers import SHORT, compose
 
-from stn.export import export, load_network
+from stn.runs.export import export, load_network
 from stn.train import train
 
-SHORT = ["experiment=mnist_rts", "trainer.max_steps=2", "trainer.max_epochs=1", "test=false"]
 LIMITS = ["+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1"]
 
 
 def _trained(fake_data, stn: str):
     """A run of ST-CNN with ``stn`` trained for two steps, so its θs are not the identity."""
-    train(_compose([*SHORT, *LIMITS, f"stn={stn}", "schedule.lr=0.05"], fake_data))
+    train(compose([*SHORT, "test=false", *LIMITS, f"stn={stn}", "schedule.lr=0.05"], fake_data))
     return fake_data / "out"
 
 
@@ -34,7 +33,7 @@ def test_a_trained_st_cnn_exports_and_matches_eager(fake_data, stn):
 
 
 def test_the_command_exports_a_run_and_refuses_a_missing_one(fake_data, capsys):
-    from stn.export import main
+    from stn.runs.export import main
 
     run = _trained(fake_data, "affine")
     main([str(run), "--formats", "onnx"])

@@ -1,25 +1,17 @@
-"""stn.figure: the Table 1 picture drawn from a finished run's best checkpoint."""
+"""stn.runs.figure: the Table 1 picture drawn from a finished run's best checkpoint."""
 
 import numpy as np
 import pytest
-from omegaconf import open_dict
+from helpers import train_into
 from PIL import Image
-from test_train import SHORT, _compose
 
-from stn.figure import main, render
-from stn.train import train
-
-
-def _run(fake_data, name, *overrides):
-    cfg = _compose([*SHORT, "schedule.lr=0", *overrides], fake_data)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(fake_data / name)
-    train(cfg)
-    return fake_data / name
+from stn.runs.figure import main, render
 
 
 def test_figure_of_a_run(fake_data):
-    run = _run(fake_data, "st", "stn.n=2", "experiment=mnist_addition")
+    run = train_into(
+        fake_data, "st", "schedule.lr=0", "test=false", "stn.n=2", "experiment=mnist_addition"
+    )
     panels = render(run, n=4)  # two parallel STs: two panels of two rows of 4 images
     s, pad = 42, 2
     assert panels.shape == (3, 2 * (2 * (s + pad) + pad), 4 * (s + pad) + pad)
@@ -37,13 +29,13 @@ def test_runs_without_transformers_or_checkpoints_are_refused(fake_data):
     with pytest.raises(FileNotFoundError, match="finished run folder"):
         render(fake_data / "nowhere")
     with pytest.raises(ValueError, match="without spatial transformers"):
-        render(_run(fake_data, "cnn", "stn=none"))
+        render(train_into(fake_data, "cnn", "schedule.lr=0", "test=false", "stn=none"))
 
 
 def test_the_best_run_is_chosen_on_validation_error(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
-    from stn.figure import best_run
+    from stn.runs.figure import best_run
 
     def fake(name, model, transform, val, test):
         run = tmp_path / name

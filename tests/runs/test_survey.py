@@ -1,10 +1,11 @@
-"""stn.survey: mirroring warps are told from the rest, and the survey runs end to end."""
+"""stn.runs.survey: mirroring warps are told from the rest, and the survey runs end to end."""
 
 import torch
+from helpers import train_into
 
 from stn.data.distortions import homography
 from stn.nn import build_transform
-from stn.survey import main, mirrored
+from stn.runs.survey import main, mirrored
 
 SQUARE = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
 
@@ -39,11 +40,10 @@ def test_a_runs_test_error_is_split_between_damaged_and_intact_digits(fake_data,
     import json
 
     import pytest
-    from test_figure import _run
 
-    from stn.survey import errors_by_damage
+    from stn.runs.survey import errors_by_damage
 
-    run = _run(fake_data, "p", "experiment=mnist_p", "test=true")
+    run = train_into(fake_data, "p", "schedule.lr=0", "experiment=mnist_p")
     split = errors_by_damage(run)
     (n_bad, bad), (n_ok, ok), (n, err) = split["damaged"], split["intact"], split["all"]
     assert n_bad + n_ok == n == 100 and n_bad > 0  # P damages some of the 100 fake digits
@@ -54,6 +54,8 @@ def test_a_runs_test_error_is_split_between_damaged_and_intact_digits(fake_data,
     main(["--runs", str(run)])
     assert f"| {run} | {n_bad}, {bad:.2f} | " in capsys.readouterr().out
 
-    addition = _run(fake_data, "add", "experiment=mnist_addition")
+    addition = train_into(
+        fake_data, "add", "schedule.lr=0", "test=false", "experiment=mnist_addition"
+    )
     with pytest.raises(ValueError, match="not a one-digit distorted-MNIST run"):
         errors_by_damage(addition)

@@ -5,9 +5,8 @@ import torch
 from fake_mnist import write_fake_mnist
 
 from stn.data.cache import cached
-from stn.data.distorted_mnist import DistortedMNIST, distort
 from stn.data.distortions import DISTORTIONS, angle_of, check_distortion, homography, scale_of
-from stn.data.mnist import load_mnist
+from stn.data.mnist import DistortedMNIST, distort
 from stn.nn import build_transform
 
 SHAPES = {"r": 28, "rts": 42, "p": 28, "e": 28, "tc": 60}
@@ -163,7 +162,12 @@ def test_datamodule_splits_and_caches(tmp_path):
 
     def make(**kw):
         return DistortedMNIST(
-            str(root), str(tmp_path / "cache"), {"name": "rts"}, val_size=100, batch_size=32, **kw
+            data_dir=str(root),
+            cache_dir=str(tmp_path / "cache"),
+            distortion={"name": "rts"},
+            val_size=100,
+            batch_size=32,
+            **kw,
         )
 
     dm = make()
@@ -173,24 +177,14 @@ def test_datamodule_splits_and_caches(tmp_path):
         and len(dm.sets["test"]) == 100
         and len(dm.splits["train"][0]) == 300
     )
-    x, _y = next(iter(dm.val_dataloader()))
+    batch = next(iter(dm.val_dataloader()))
+    assert batch.image.dtype == torch.uint8 and batch.box is None  # converted on the device:
+    x = dm.on_after_batch_transfer(batch, 0).image
     assert x.shape == (32, 1, 42, 42) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
     assert len(list((tmp_path / "cache").iterdir())) == 2
     again = make()
     again.setup()  # same recipe: the caches are read back, bit for bit
     assert torch.equal(again.sets["test"].images, dm.sets["test"].images)
     assert len(list((tmp_path / "cache").iterdir())) == 2
-    fresh = next(iter(dm.train_dataloader()))[0]
+    fresh = next(iter(dm.train_dataloader())).image
     assert fresh.shape == (32, 1, 42, 42)
-
-
-def test_missing_mnist_says_where_to_put_it(tmp_path):
-    with pytest.raises(
-        FileNotFoundError, match=r"MNIST/raw.*train-images-idx3-ubyte.*STN_DATA_DIR"
-    ):
-        load_mnist(tmp_path, train=True)
-
-
-def test_real_mnist_when_present(mnist_root):
-    images, labels = load_mnist(mnist_root, train=False)
-    assert images.shape == (10_000, 28, 28) and labels.bincount().tolist()[0] == 980

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-import stn.data.svhn as svhn
+import stn.data.svhn_cache as svhn
 from stn.data.digit_struct import read_digit_struct, write_digit_struct
 from stn.data.svhn_crops import crop, crop_box
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from stn.data.digit_struct import read_digit_struct
-from stn.data.svhn import read_rgb
+from stn.data.svhn_cache import read_rgb
 from stn.data.svhn_crops import crop, crop_box, encode_labels
 
 

@@ -1,10 +1,10 @@
-"""stn.dead_units: ReLUs that output 0 on every validation image, counted per unit."""
+"""stn.runs.dead_units: ReLUs that output 0 on every validation image, counted per unit."""
 
 import torch
-from test_figure import _run
+from helpers import train_into
 from torch import nn
 
-from stn.dead_units import dead_units, main
+from stn.runs.dead_units import dead_units, main
 
 
 def test_dead_units_are_counted_per_channel_and_feature():
@@ -24,7 +24,7 @@ def test_dead_units_are_counted_per_channel_and_feature():
 
 
 def test_dead_units_of_a_run(fake_data, capsys):
-    run = _run(fake_data, "st", "experiment=mnist_rts")
+    run = train_into(fake_data, "st", "schedule.lr=0", "test=false", "experiment=mnist_rts")
     capsys.readouterr()  # the training's own output
     main([str(fake_data), "--n", "16"])
     line = capsys.readouterr().out.strip()

@@ -2,13 +2,11 @@
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from helpers import compose
 from omegaconf import OmegaConf
 
-from stn.data.distorted_mnist import DistortedMNIST
-from stn.nn.models.mnist import build_mnist_model
-from stn.train import CONFIGS
+from stn.data.registry import create_datamodule
+from stn.models import create_model
 
 CELLS = [
     (e, m, s)
@@ -19,13 +17,11 @@ CELLS = [
 
 
 def _model(overrides):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(str(CONFIGS), version_base="1.3"):
-        cfg = OmegaConf.to_container(compose("train", overrides=overrides))
-    data = DistortedMNIST(
-        "unused", "unused", cfg["data"]["distortion"], cfg["data"]["digits_per_sample"]
+    cfg = OmegaConf.to_container(compose(overrides), resolve=True)
+    data = create_datamodule(cfg["data"])
+    net = create_model(
+        cfg["model"], cfg["stn"], in_shape=data.image_shape, num_classes=data.num_classes
     )
-    net = build_mnist_model(cfg["model"], cfg["stn"], data.image_shape, data.num_classes)
     return net, cfg, data.image_shape
 
 
@@ -72,19 +68,10 @@ def test_two_parallel_transformers_fit_the_budget(shared):
     assert not torch.allclose(after[:, 1], before[:, 1])
 
 
-def test_checkpoints_with_one_unlisted_transformer_still_load():
-    """Before ``stn.shared`` the network held its STs as ``transformer``, not a list."""
-    net, _, _ = _model(["experiment=mnist_addition", "stn=affine", "stn.n=2"])
-    old = {k.replace("transformers.0.", "transformer."): v for k, v in net.state_dict().items()}
-    assert any(k.startswith("transformer.") for k in old)
-    fresh, _, _ = _model(["experiment=mnist_addition", "stn=affine", "stn.n=2"])
-    fresh.load_state_dict(old)
-    for k, v in net.state_dict().items():
-        torch.testing.assert_close(fresh.state_dict()[k], v)
-
-
 def test_shared_must_be_a_boolean():
-    with pytest.raises(ValueError, match=r"stn\.shared must be true or false"):
+    with pytest.raises(
+        ValueError, match=r"stn\.shared='maybe' must be true or false \(an option of the fcn"
+    ):
         _model(["experiment=mnist_addition", "stn=affine", "stn.n=2", "stn.shared=maybe"])
 
 
@@ -97,3 +84,21 @@ def test_null_budget_keeps_the_listed_widths():
 def test_budget_below_the_localisation_net_is_refused():
     with pytest.raises(ValueError, match=r"raise model\.params"):
         _model(["experiment=mnist_tc", "model=fcn", "stn=affine", "model.params=100000"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("+model.widths=[1]", r"model\.widths=\[1\] is not an option of the fcn network"),
+        ("model.hidden=wide", r"model\.hidden='wide' must be a list of integers"),
+        (
+            "+model.localisation.channels=[4]",
+            r"model\.localisation\.channels=\[4\] is not an "
+            "option of a fc localisation net",
+        ),
+        ("model.localisation.kind=rnn", r"unknown model\.localisation\.kind='rnn'"),
+    ],
+)
+def test_an_option_the_network_does_not_read_is_an_error(override, message):
+    with pytest.raises(ValueError, match=message):
+        _model(["experiment=mnist_rts", "model=fcn", "stn=affine", override])

@@ -6,13 +6,13 @@ import shutil
 import pytest
 import torch
 import torchvision
-from test_train import _compose
+from helpers import compose
 
 from stn.data.cub import CUB200, CUBImages, load_image, stratified_split
 from stn.data.cub_metadata import FILES, read_cub_metadata
+from stn.models.cub import PartClassifier, build_cub_model, inception
 from stn.nn import TRANSFORMS, build_transform
 from stn.nn.crops import crop_theta, spread_centres
-from stn.nn.models.cub import PartClassifier, build_cub_model, inception
 from stn.nn.transforms.base import output_coordinates
 from stn.train import train
 
@@ -69,7 +69,7 @@ def test_images_grayscale_boxes_and_flips(cub_root):
     image, size = load_image(gray, 64)
     assert image.shape == (3, 64, 64) and size == (500, 333)
     assert torch.equal(image[0], image[1]) and torch.equal(image[1], image[2])
-    data = CUB200(str(cub_root.parent), size=64, workers=0)
+    data = CUB200(data_dir=str(cub_root.parent), cache_dir="", size=64, batch_size=8, val_size=30)
     data.setup()
     x, y, box = data.sets["test"][0]  # image 1: 500×? px, box (60, 27) + (325, 304)
     meta = data.sets["test"].meta
@@ -94,11 +94,11 @@ def test_images_grayscale_boxes_and_flips(cub_root):
 
 def test_validation_split_is_stratified_and_seeded():
     labels = torch.tensor([0] * 30 + [1] * 29 + [2] * 2)
-    train, val = stratified_split(labels, 0.1, seed=0)
+    train, val = stratified_split(labels, 6, seed=0)
     assert sorted(torch.cat((train, val)).tolist()) == list(range(61))
     assert torch.bincount(labels[val]).tolist() == [3, 3, 1]
-    assert torch.equal(stratified_split(labels, 0.1, seed=0)[1], val)
-    assert not torch.equal(stratified_split(labels, 0.1, seed=1)[1], val)
+    assert torch.equal(stratified_split(labels, 6, seed=0)[1], val)
+    assert not torch.equal(stratified_split(labels, 6, seed=1)[1], val)
 
 
 @pytest.mark.parametrize("name", list(TRANSFORMS))
@@ -175,7 +175,7 @@ SMALL = [
     ids=lambda o: ",".join(o),
 )
 def test_fast_dev_run_on_the_real_subset(cub_root, tmp_path, overrides):
-    cfg = _compose([*SMALL, *overrides, "trainer.fast_dev_run=true"], tmp_path)
+    cfg = compose([*SMALL, *overrides, "trainer.fast_dev_run=true"], tmp_path)
     cfg.paths.data_dir = str(cub_root.parent)
     assert 0 <= train(cfg) <= 100
 
@@ -188,7 +188,7 @@ def test_tensorboard_shows_crops_and_how_often_they_hit_the_bird(cub_root, tmp_p
         "+trainer.limit_train_batches=1",
         "+trainer.limit_val_batches=2",
     ]
-    cfg = _compose(["experiment=cub_2x", *SMALL, *short, "test=false"], tmp_path)
+    cfg = compose(["experiment=cub_2x", *SMALL, *short, "test=false"], tmp_path)
     cfg.paths.data_dir = str(cub_root.parent)
     train(cfg)
     events = EventAccumulator(str(tmp_path / "out" / "tensorboard")).Reload()
@@ -200,7 +200,9 @@ def test_tensorboard_shows_crops_and_how_often_they_hit_the_bird(cub_root, tmp_p
 
 
 def test_loaders_batch_every_image_once_in_a_seeded_order(cub_root):
-    data = CUB200(str(cub_root.parent), size=32, batch_size=64, workers=1)
+    data = CUB200(
+        data_dir=str(cub_root.parent), cache_dir="", size=32, batch_size=64, workers=1, val_size=30
+    )
     data.setup()
     train = list(data.train_dataloader())
     assert sum(len(y) for _, y, _ in train) == len(data.sets["train"])

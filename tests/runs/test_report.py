@@ -1,19 +1,17 @@
-"""Tables from real short runs: stn.report reads their configs and TensorBoard events."""
+"""Tables from real short runs: stn.runs.report reads their configs and TensorBoard events."""
 
 import json
 import statistics
 
 import pytest
-from test_train import _compose
+from helpers import SHORT, compose
 
-from stn.report import main, report
+from stn.runs.report import main, report
 from stn.train import train
-
-SHORT = ["trainer.max_steps=2", "trainer.max_epochs=-1"]  # full runs, as the tables take
 
 
 def _run(root, name, *overrides):
-    cfg = _compose([*SHORT, *overrides], root)
+    cfg = compose([*SHORT, *overrides], root)
     cfg.paths.output_dir = str(root / "runs" / name)
     try:
         train(cfg)
@@ -60,10 +58,10 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
 
     # Into a page, brief: the tables alone, and no report files.
     page = fake_data / "README.md"
-    page.write_text("# Results\n<!-- stn.report -->\n<!-- /stn.report -->\nmore\n")
+    page.write_text("# Results\n<!-- stn.runs.report -->\n<!-- /stn.runs.report -->\nmore\n")
     main([str(fake_data / "runs"), "--tables", "table1", "--brief", "--into", str(page)])
     brief = page.read_text()
-    assert "| ST-CNN Aff | " in brief and brief.endswith("<!-- /stn.report -->\nmore\n")
+    assert "| ST-CNN Aff | " in brief and brief.endswith("<!-- /stn.runs.report -->\nmore\n")
     assert "Minutes" not in brief and "### Unfinished" not in brief and "two`" not in brief
     assert not (fake_data / "runs" / "report.md").exists()
 
@@ -80,8 +78,9 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
 def test_accuracy_tables_show_100_minus_the_error():
     from pathlib import Path
 
-    from stn.paper import TABLE3
-    from stn.report import DONE, Run, fill
+    from stn.runs.paper import TABLE3
+    from stn.runs.report import fill
+    from stn.runs.run import DONE, Run
 
     config = {"task_name": "cub_2x", "data.size": 448}
     runs = [Run(Path(f"r{s}"), config, DONE, {"test/err": err}) for s, err in ((0, 16), (1, 17))]
@@ -90,11 +89,12 @@ def test_accuracy_tables_show_100_minus_the_error():
 
 
 def test_tables_go_into_a_page_between_its_marks():
-    from stn.report import into_page
+    from stn.runs.report import into_page
 
-    page = "# Table 1\n\nprose\n<!-- stn.report -->\nold table\n<!-- /stn.report -->\nmore\n"
+    start, end = "<!-- stn.runs.report -->", "<!-- /stn.runs.report -->"
+    page = f"# Table 1\n\nprose\n{start}\nold table\n{end}\nmore\n"
     new = into_page(page, "new table\n")
-    assert new == "# Table 1\n\nprose\n<!-- stn.report -->\nnew table\n<!-- /stn.report -->\nmore\n"
+    assert new == f"# Table 1\n\nprose\n{start}\nnew table\n{end}\nmore\n"
     assert into_page(new, "new table\n") == new  # idempotent
     with pytest.raises(ValueError, match="has no <!-- stn"):
         into_page("# no marks\n", "table")
@@ -103,7 +103,7 @@ def test_tables_go_into_a_page_between_its_marks():
 def test_a_resumed_runs_minutes_leave_out_the_pause(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
-    from stn.report import read_run
+    from stn.runs.run import read_run
 
     run = tmp_path / "run"
     (run / "tensorboard").mkdir(parents=True)
@@ -135,7 +135,7 @@ def test_runs_that_differ_in_more_than_the_seed_are_never_averaged(fake_data):
 
 
 def test_configurations_group_seeds_and_ignore_what_trains_nothing():
-    from stn.runs import configurations
+    from stn.runs.folder import configurations
 
     runs = [
         {"seed": 0, "schedule.lr": 0.1, "paths.data_dir": "/a", "trainer.precision": "bf16-mixed"},

@@ -1,0 +1,97 @@
+"""The contract every dataset keeps: one constructor, one shape API, one batch type.
+
+Each dataset (``mnist``, ``svhn``, ``cub``; registered in ``stn.data.registry``) is a
+``SplitDataModule`` built with the same keyword arguments, meaning the same everywhere:
+
+- ``data_dir``: the data folder (``stn.paths``: it holds ``MNIST/``, ``SVHN/``,
+  ``CUB_200_2011/``);
+- ``cache_dir``: where generated or decoded data is cached (CUB keeps none);
+- ``batch_size``: training and evaluation batch size;
+- ``val_size``: samples held out of the training set for validation (the test set is never
+  used for choices);
+- ``workers``: loader worker processes (0: batches are made in the training process, as
+  for the in-memory MNIST and SVHN sets; ``None``: one per usable core);
+- ``seed``: seeds the validation split, the shuffles and anything generated;
+- ``subset``: only the first ``subset`` samples of each source split (quick runs, tests);
+
+plus its own options (the configs in ``configs/data/`` give every one). Every one has
+``image_shape`` ``(C, H, W)`` and ``num_classes`` once built, and yields ``Batch``es.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader, Dataset
+
+from stn.data.batches import Batch, batch_loader
+from stn.errors import UsageError
+from stn.hardware import usable_cores
+
+
+class SplitDataModule(pl.LightningDataModule):
+    """Loaders over ``self.sets`` (filled by ``setup``): training batches shuffled afresh
+    every epoch, seeded by (``seed``, epoch), each DDP process its share (the trainer
+    rebuilds the loader every epoch); evaluation batches in order. A subclass takes its own
+    options and passes ``**common`` (the arguments above) on; it sets ``image_shape`` and
+    ``num_classes`` in its constructor."""
+
+    image_shape: tuple[int, int, int]
+    num_classes: int
+
+    def __init__(
+        self,
+        *,
+        data_dir: str,
+        cache_dir: str,
+        batch_size: int,
+        val_size: int,
+        workers: int | None = 0,
+        seed: int = 0,
+        subset: int | None = None,
+    ) -> None:
+        super().__init__()
+        if workers is None:
+            workers = usable_cores()
+        for key, value, least in (("batch_size", batch_size, 1), ("workers", workers, 0)):
+            if not isinstance(value, int) or value < least:
+                raise UsageError(f"data.{key}={value!r} must be an integer of at least {least}")
+        if subset is not None and (not isinstance(subset, int) or subset < 1):
+            raise UsageError(f"data.subset={subset!r} must be null (all) or a positive integer")
+        self.data_dir, self.cache_dir = Path(data_dir), Path(cache_dir)
+        self.batch_size, self.workers, self.seed = batch_size, workers, seed
+        self.val_size, self.subset = val_size, subset
+        self.sets: dict[str, Dataset] = {}
+
+    def check_val_size(self, n: int, source: str) -> None:
+        """Raise unless ``val_size`` leaves training samples among the ``n`` of ``source``."""
+        if not 0 < self.val_size < n:
+            raise UsageError(
+                f"data.val_size={self.val_size} must lie in (0, {n}): {source} hold {n}"
+            )
+
+    @property
+    def epoch(self) -> int:
+        """The trainer's current epoch (0 without a trainer)."""
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.epoch)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def _loader(self, split: str, epoch: int | None = None) -> DataLoader:
+        return batch_loader(
+            self.sets[split], self.batch_size, self.seed, epoch, self.trainer, self.workers
+        )
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        """Images as the network takes them: uint8 → float in [0, 1], on the device."""
+        if not batch.image.is_floating_point():
+            batch = batch._replace(image=batch.image.float().div_(255))
+        return batch

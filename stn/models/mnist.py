@@ -1,0 +1,218 @@
+"""FCN, CNN, ST-FCN, ST-CNN and 2×ST-FCN for distorted MNIST (§4.1, appendix A.1, A.4).
+
+The classifiers have three weight layers: FCN ``FC → FC → FC``, CNN ``conv 9×9 → max-pool →
+conv 7×7 → max-pool → FC``. The ST variants put a spatial transformer at the input, with a
+fully connected localisation net for ST-FCN and a convolutional one for ST-CNN (as the
+model's ``localisation`` config says), optionally followed by 2× average pooling (the paper's
+downsampling for RTS and TC). ``n = 2`` parallel STs (2×ST-FCN) each see every input channel;
+their outputs are concatenated along channels. They share one localisation net, or with
+``stn.shared=false`` each has its own (the paper defines an ST as its localisation net,
+grid generator and sampler).
+
+The paper compares models of about equal parameter counts. Given a budget ``params``, the
+classifier's widths (hidden units or channels) are scaled by one common factor so that the
+whole network, localisation net included, has the budgeted number of parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from stn.errors import UsageError
+from stn.models.registry import register
+from stn.nn.localisation import Localisation, conv_localisation, fc_localisation, hidden_layers
+from stn.nn.shape import output_shape
+from stn.nn.spatial_transformer import ParallelSpatialTransformer
+from stn.nn.transforms import build_transform
+from stn.options import typed
+
+
+def fcn(in_shape: Sequence[int], num_classes: int, hidden: Sequence[int]) -> nn.Sequential:
+    """``(B, C, H, W)`` → logits: flatten, ``FC → ReLU`` per hidden width, FC."""
+    widths = [math.prod(in_shape), *hidden]
+    layers = hidden_layers(widths[0], hidden)
+    return nn.Sequential(nn.Flatten(), *layers, nn.Linear(widths[-1], num_classes))
+
+
+def cnn(
+    in_shape: Sequence[int], num_classes: int, channels: Sequence[int], kernel_sizes: Sequence[int]
+) -> nn.Sequential:
+    """``(B, C, H, W)`` → logits: ``conv → ReLU → max-pool 2`` per layer, then FC.
+
+    Convolutions are zero-padded to keep their input size, so the same network takes the
+    21 × 21 output of a downsampling ST as well as 60 × 60 cluttered digits."""
+    layers: list[nn.Module] = []
+    width = in_shape[0]
+    for c, k in zip(channels, kernel_sizes, strict=True):
+        layers += [nn.Conv2d(width, c, k, padding=k // 2), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        width = c
+    features = nn.Sequential(*layers, nn.Flatten())
+    (n_features,) = output_shape(features, in_shape)
+    return nn.Sequential(*features, nn.Linear(n_features, num_classes))
+
+
+class TransformedClassifier(nn.Module):
+    """Spatial transformers at the input (all their outputs stacked on channels), an optional
+    average pooling, then the classifier. ``transformers`` is empty for FCN and CNN."""
+
+    def __init__(
+        self, transformers: Sequence[ParallelSpatialTransformer], pool: int, classifier: nn.Module
+    ):
+        super().__init__()
+        self.transformers = nn.ModuleList(transformers)
+        self.pool = nn.AvgPool2d(pool) if pool > 1 else nn.Identity()
+        self.classifier = classifier
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.transformers:
+            x = torch.cat([out for st in self.transformers for out in st(x)], dim=1)
+        return self.classifier(self.pool(x))
+
+
+@dataclass(frozen=True)
+class MnistST:
+    """``stn`` options of the MNIST networks: ``transform`` (``none`` | ``affine`` |
+    ``projective`` | ``tps`` | ``attention``), ``n`` parallel STs, 2× average ``pool``ing after
+    them (1: none), and whether the ``n`` STs share one localisation net."""
+
+    transform: str
+    n: int = 1
+    pool: int = 1
+    shared: bool = True
+
+
+@dataclass(frozen=True)
+class FCN:
+    """``model`` options of FCN / ST-FCN: ``hidden`` widths, scaled by one factor to meet
+    ``params`` (the parameter budget, loc net included; null: as given), and the ST's
+    ``localisation`` net (``kind``: ``fc`` or ``conv``, and that builder's options)."""
+
+    hidden: list[int]
+    params: int | None = None
+    localisation: dict = field(default_factory=lambda: {"kind": "fc"})
+
+
+@dataclass(frozen=True)
+class CNN:
+    """``model`` options of CNN / ST-CNN: conv ``channels`` and ``kernel_sizes``, then as
+    ``FCN``."""
+
+    channels: list[int]
+    kernel_sizes: list[int]
+    params: int | None = None
+    localisation: dict = field(default_factory=lambda: {"kind": "conv"})
+
+
+@dataclass(frozen=True)
+class ConvLocalisation:
+    """``model.localisation`` of ``kind: conv`` (``stn.nn.localisation.conv_localisation``)."""
+
+    channels: list[int] = field(default_factory=lambda: [20, 20])
+    kernel_size: int = 5
+    pool: int = 2
+    hidden: list[int] = field(default_factory=lambda: [20])
+
+
+@dataclass(frozen=True)
+class FCLocalisation:
+    """``model.localisation`` of ``kind: fc`` (``stn.nn.localisation.fc_localisation``)."""
+
+    hidden: list[int] = field(default_factory=lambda: [32, 32])
+
+
+LOCALISATION = {
+    "conv": (ConvLocalisation, conv_localisation),
+    "fc": (FCLocalisation, fc_localisation),
+}
+
+
+def localisation_net(options: dict[str, Any], in_shape: Sequence[int]) -> Localisation:
+    """The localisation net that ``model.localisation`` describes, for ``in_shape``."""
+    options = dict(options)
+    kind = options.pop("kind", None)
+    if kind not in LOCALISATION:
+        raise UsageError(
+            f"unknown model.localisation.kind={kind!r}; valid: {', '.join(LOCALISATION)}"
+        )
+    spec, build = LOCALISATION[kind]
+    fields = typed(spec, options, "model.localisation", f"a {kind} localisation net")
+    return build(in_shape, **vars(fields))
+
+
+def transformed(
+    options: FCN | CNN,
+    stn: MnistST,
+    in_shape: tuple[int, ...],
+    classifier: Callable[[tuple[int, ...], list[int]], nn.Module],
+    widths: list[int],
+) -> TransformedClassifier:
+    """The STs that ``stn`` asks for at the input, then ``classifier(shape, widths)`` with
+    its ``widths`` scaled to the parameter budget ``options.params``."""
+    transformers, pool, shape = [], 1, in_shape
+    if stn.transform != "none":
+
+        def make(n: int) -> ParallelSpatialTransformer:
+            loc = localisation_net(options.localisation, in_shape)
+            return ParallelSpatialTransformer(loc, build_transform(stn.transform), n=n)
+
+        transformers = [make(stn.n)] if stn.shared else [make(1) for _ in range(stn.n)]
+        pool = stn.pool
+        shape = (in_shape[0] * stn.n, in_shape[1] // pool, in_shape[2] // pool)
+    if options.params is not None:
+        loc = sum(_count(st) for st in transformers)
+        build = lambda w: classifier(shape, w)  # noqa: E731
+        widths = _fit_widths(build, widths, options.params - loc, options.params)
+    return TransformedClassifier(transformers, pool, classifier(shape, widths))
+
+
+@register("fcn", FCN, MnistST)
+def build_fcn(
+    *, options: FCN, stn: MnistST, in_shape: tuple[int, ...], num_classes: int
+) -> TransformedClassifier:
+    """FCN, or ST-FCN with the STs of ``stn``, for ``(C, H, W)`` inputs."""
+    classifier = lambda shape, w: fcn(shape, num_classes, w)  # noqa: E731
+    return transformed(options, stn, in_shape, classifier, options.hidden)
+
+
+@register("cnn", CNN, MnistST)
+def build_cnn(
+    *, options: CNN, stn: MnistST, in_shape: tuple[int, ...], num_classes: int
+) -> TransformedClassifier:
+    """CNN, or ST-CNN with the STs of ``stn``, for ``(C, H, W)`` inputs."""
+    classifier = lambda shape, w: cnn(shape, num_classes, w, options.kernel_sizes)  # noqa: E731
+    return transformed(options, stn, in_shape, classifier, options.channels)
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _fit_widths(build, widths: Sequence[int], budget: int, total: int) -> list[int]:
+    """``widths`` scaled by the common factor whose ``build(widths)`` has the parameter
+    count nearest ``budget`` (found by bisection; counted on the meta device, for free)."""
+
+    def scaled(k: float) -> list[int]:
+        return [max(1, round(w * k)) for w in widths]
+
+    def count(k: float) -> int:
+        with torch.device("meta"):
+            return _count(build(scaled(k)))
+
+    low, high = 1e-3, 1e3
+    if budget < count(low):
+        raise ValueError(
+            f"model.params={total} leaves {budget} parameters for the classifier, fewer than "
+            f"its smallest width needs ({count(low)}): raise model.params (or set it to null "
+            f"to use the listed widths)"
+        )
+    for _ in range(60):  # count(k) is non-decreasing in k: keep count(low) <= budget
+        mid = (low * high) ** 0.5
+        low, high = (mid, high) if count(mid) <= budget else (low, mid)
+    best = min((low, high), key=lambda k: abs(count(k) - budget))
+    return scaled(best)

@@ -1,0 +1,81 @@
+"""A run's folder, as ``stn.train`` writes it and ``stn.runs.report`` reads it.
+
+``<run>/config.yaml`` (the resolved config, written first), ``<run>/tensorboard/`` (the
+event files), ``<run>/checkpoints/{best,last}.ckpt``, ``<run>/metrics.json`` (the final
+metrics, written last: the run is finished) or ``<run>/FAILED`` (a multirun job that
+raised).
+
+A smoke or partial run (``partial``: it trains or evaluates on part of the data) is named
+by those options, so it never takes the folder of the full run, and ``stn.runs.report`` lists
+it apart from the tables.
+"""
+
+from __future__ import annotations
+
+CONFIG = "config.yaml"
+METRICS = "metrics.json"
+FAILED = "FAILED"
+TENSORBOARD = "tensorboard"
+LAST = "checkpoints/last.ckpt"
+BEST = "checkpoints/best.ckpt"
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+# Options that make a run smoke or partial: on when set (not null, false or 0) ...
+SMOKE = ("trainer.fast_dev_run", "data.subset", "trainer.overfit_batches")
+# ... and Lightning's batch limits unless the whole (the float 1.0; an int counts batches).
+LIMITS = ("trainer.limit_train_batches", "trainer.limit_val_batches", "trainer.limit_test_batches")
+
+
+def partial(config: dict) -> list[str]:
+    """The ``key=value`` options that make a run with the flat ``config`` smoke or partial
+    (none for a full run)."""
+    found = [key for key in SMOKE if config.get(key) not in (None, False, 0)]
+    found += [
+        key
+        for key in LIMITS
+        if config.get(key) is not None
+        and not (isinstance(config[key], float) and config[key] == 1.0)
+    ]
+    return [f"{key}={config[key]}" for key in found]
+
+
+# Keys that do not change what a run trains: runs that differ only in these are seeds of one
+# configuration (a key ending in "." covers its whole group).
+NOT_TRAINED = (
+    *("seed", "data.seed", "paths.", "machine.", "threads", "compile", "resume", "ckpt_path"),
+    *("train", "test"),
+    *("trainer.accelerator", "data.workers", "trainer.log_every_n_steps"),
+    "trainer.enable_progress_bar",
+)
+
+
+def trained(key: str) -> bool:
+    """Whether the flat config ``key`` changes what a run trains."""
+    return not any(key == k or (k.endswith(".") and key.startswith(k)) for k in NOT_TRAINED)
+
+
+def configurations(configs: list[dict]) -> list[list[int]]:
+    """The indices of flat ``configs`` grouped by configuration: two runs are seeds of one
+    when every key both record that changes training (``trained``) has one value. (A key
+    one of them lacks, recorded before it existed, is not a difference.)"""
+    groups: list[list[int]] = []
+    for i, config in enumerate(configs):
+        for group in groups:
+            first = configs[group[0]]
+            if all(first[k] == config[k] for k in first.keys() & config.keys() if trained(k)):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups

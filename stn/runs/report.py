@@ -1,0 +1,271 @@
+"""The paper's tables from our runs: ``python -m stn.runs.report PATH`` (or ``stn-report PATH``).
+
+Finds every run under PATH, or under several (a folder holding the ``config.yaml`` that
+``stn.train`` records), reads its TensorBoard events with tensorboard's own reader, places
+it in the cell of each paper table whose row and column match its config, and prints ours
+(mean ± std over seeds) beside the paper's with the difference. Runs still going and failed
+runs are counted in their cells and listed, never dropped; runs that fit no table are listed
+too. Writes ``report.md`` and ``report.csv`` to PATH (or ``--out``); ``--into PAGE`` writes
+the tables into a Markdown page instead, and ``--brief`` leaves out all but the tables (for
+a README). Several PATHs combine budgets in one page (e.g. Table 1 from one sweep, Table 4
+from a longer one); a cell's runs must then come from one of them, or they would count as
+seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stn.files import write_text_atomic
+from stn.runs.folder import configurations, trained
+from stn.runs.paper import TABLES, Table
+from stn.runs.run import CRASHED, DONE, UNREADABLE, Run, find_runs
+
+
+@dataclass
+class Cell:
+    """A table cell: its runs' values (one configuration, over seeds), or, where its runs
+    differ in more than the seed, each configuration apart (``configurations``: its
+    distinguishing options, and its own cell), never averaged together."""
+
+    values: list[float] = field(default_factory=list)
+    minutes: list[float] = field(default_factory=list)
+    unfinished: int = 0
+    failed: int = 0
+    configurations: list[tuple[str, Cell]] = field(default_factory=list)
+
+    def mean_std(self) -> tuple[float | None, float | None]:
+        if not self.values:
+            return None, None
+        std = statistics.stdev(self.values) if len(self.values) > 1 else 0.0
+        return statistics.fmean(self.values), std
+
+    def add(self, run: Run, table: Table) -> None:
+        if run.status == DONE and table.metric in run.scalars:
+            error = run.scalars[table.metric]
+            self.values.append(100 - error if table.accuracy else error)
+            if run.minutes is not None:
+                self.minutes.append(run.minutes)
+        elif run.status == CRASHED:
+            self.failed += 1
+        else:  # still going, or finished without testing (test=false)
+            self.unfinished += 1
+
+
+def _cell(runs: list[Run], table: Table) -> Cell:
+    groups = [[runs[i] for i in group] for group in configurations([r.config for r in runs])]
+    cell = Cell()
+    if len(groups) <= 1:
+        for run in runs:
+            cell.add(run, table)
+        return cell
+    firsts = [group[0].config for group in groups]
+    shared = set.intersection(*(set(c) for c in firsts))
+    differ = sorted(k for k in shared if trained(k) and len({repr(c[k]) for c in firsts}) > 1)
+    for group, first in zip(groups, firsts, strict=True):
+        cell.configurations.append(
+            (", ".join(f"{k}={first[k]}" for k in differ), _cell(group, table))
+        )
+    return cell
+
+
+def fill(table: Table, runs: list[Run]) -> tuple[dict[tuple[str, str], Cell], set[Path]]:
+    """The table's cells from ``runs``, and the folders of the runs it placed."""
+    members: dict[tuple[str, str], list[Run]] = {
+        (r, c): [] for r, _ in table.rows for c, _ in table.columns
+    }
+    placed = set()
+    for run in (r for r in runs if not r.partial):  # smoke runs never stand in for a cell
+        for (row, row_sel), (col, col_sel) in ((r, c) for r in table.rows for c in table.columns):
+            if run.matches(row_sel) and run.matches(col_sel):
+                members[row, col].append(run)
+                placed.add(run.path)
+    return {key: _cell(found, table) for key, found in members.items()}, placed
+
+
+def _cell_text(cell: Cell, paper: float | None) -> str:
+    if cell.configurations:
+        known = f" [{paper:g}]" if paper is not None else ""
+        return f"—{known} {len(cell.configurations)} configurations (listed below)"
+    mean, std = cell.mean_std()
+    parts = []
+    if mean is not None:
+        ours = f"{mean:.2f}" + (f" ± {std:.2f}" if len(cell.values) > 1 else "")
+        ours += f" (n={len(cell.values)})" if len(cell.values) > 1 else ""
+        parts.append(ours)
+        if paper is not None:
+            parts.append(f"[{paper:g}, {mean - paper:+.2f}]")
+    else:
+        parts.append("—" + (f" [{paper:g}]" if paper is not None else ""))
+    if cell.unfinished:
+        parts.append(f"{cell.unfinished} unfinished")
+    if cell.failed:
+        parts.append(f"{cell.failed} failed")
+    return " ".join(parts)
+
+
+def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = True) -> str:
+    """The table in Markdown: each cell ``ours ± std (n) [paper, ours − paper]``; then, if
+    ``minutes`` and any run is finished, the minutes per run of each cell."""
+
+    def grid(text) -> list[str]:  # the table's rows × columns, each cell's text(row, column)
+        header = "| " + " | ".join(["model", *(c for c, _ in table.columns)]) + " |"
+        lines = [header, "|" + "---|" * (1 + len(table.columns))]
+        for row, _ in table.rows:
+            lines.append(f"| {row} | " + " | ".join(text(row, c) for c, _ in table.columns) + " |")
+        return lines
+
+    lines = [f"### {table.title}", ""]
+    lines += grid(lambda row, col: _cell_text(cells[row, col], table.paper.get((row, col))))
+    several = [(key, cell) for key, cell in cells.items() if cell.configurations]
+    if several:
+        lines += [
+            "",
+            "Cells whose runs differ in more than the seed, each configuration apart:",
+            "",
+        ]
+        for (row, col), cell in several:
+            paper = table.paper.get((row, col))
+            for options, sub in cell.configurations:
+                lines.append(f"- {row}, {col}, `{options}`: {_cell_text(sub, paper)}")
+    if minutes and any(cell.minutes for cell in cells.values()):
+        lines += ["", "Minutes per run (training time, pauses left out; mean over seeds):", ""]
+
+        def mean_minutes(row: str, col: str) -> str:
+            minutes = cells[row, col].minutes
+            return f"{statistics.fmean(minutes):.1f}" if minutes else "—"
+
+        lines += grid(mean_minutes)
+    return "\n".join(lines)
+
+
+CSV_FIELDS = [
+    *("table", "row", "column", "configuration", "n", "mean", "std", "paper", "diff"),
+    *("minutes", "unfinished", "failed"),
+]
+
+
+def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> list[dict]:
+    """One row per cell; a cell of several configurations, one row per configuration."""
+    rows = []
+    for (row, col), cell in cells.items():
+        for options, part in cell.configurations or [("", cell)]:
+            mean, std = part.mean_std()
+            paper = table.paper.get((row, col))
+            diff = mean - paper if mean is not None and paper is not None else None
+            minutes = statistics.fmean(part.minutes) if part.minutes else None
+            values = [name, row, col, options, len(part.values), mean, std, paper, diff, minutes]
+            rows.append(dict(zip(CSV_FIELDS, [*values, part.unfinished, part.failed], strict=True)))
+    return rows
+
+
+def report(
+    roots: list[Path], names: list[str] | None = None, brief: bool = False
+) -> tuple[str, list[dict]]:
+    """Markdown and CSV rows of the tables ``names`` (default: those with any run) from the
+    runs under ``roots``; ``brief`` Markdown has the tables alone, without minutes or the
+    lists of runs (each run named by its folder)."""
+    by_folder = {run.path.resolve(): run for root in roots for run in find_runs(root)}
+    runs = list(by_folder.values())  # a run under two of the roots counts once
+    sections, rows, placed, shown = [], [], set(), set()
+    for name, table in TABLES.items():
+        cells, found = fill(table, runs)
+        placed |= found  # a run of a table not shown is not "outside the tables"
+        if (found and not names) or (names and name in names):
+            shown |= found
+            sections.append(markdown(table, cells, minutes=not brief))
+            rows += csv_rows(name, table, cells)
+    listed = [] if brief else runs
+    smoke = [run for run in listed if run.partial and run.status != UNREADABLE]
+    broken = [run for run in runs if run.status == UNREADABLE]  # listed even when brief
+    loose = [
+        run
+        for run in listed
+        if run.path not in placed and not run.partial and run.status != UNREADABLE
+    ]
+    if broken:
+        lines = ["### Unreadable runs (in no table)", ""]
+        lines += [f"- `{r.path}`: {r.reason}" for r in broken]
+        sections.append("\n".join(lines))
+    if smoke:
+        lines = ["### Smoke and partial runs (in no table)", ""]
+        lines += [f"- `{r.path}`: {r.status}, {', '.join(r.partial)}" for r in smoke]
+        sections.append("\n".join(lines))
+    if loose:
+        lines = ["### Runs outside these tables", ""]
+        for run in loose:
+            key = "test/err" if "test/err" in run.scalars else "val/err"
+            value = f", {key} {run.scalars[key]:.2f}" if key in run.scalars else ""
+            lines.append(f"- `{run.path}`: {run.status}{value}")
+        sections.append("\n".join(lines))
+    unfinished = [
+        r
+        for r in listed
+        if r.status not in (DONE, UNREADABLE)
+        and not r.partial
+        and (r.path in shown or r.path not in placed)
+    ]
+    if unfinished:
+        lines = ["### Unfinished and failed runs", ""]
+        lines += [f"- `{r.path}`: {r.status}" for r in unfinished]
+        sections.append("\n".join(lines))
+    where = " and ".join(f"`{root}`" for root in roots)
+    head = f"{len(runs)} runs under {where}; cells: ours ± std (n seeds) [paper, ours − paper]."
+    return "\n\n".join([head, *sections]) + "\n", rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="stn-report", description="The paper's tables from the runs under PATH."
+    )
+    parser.add_argument(
+        "paths", type=Path, nargs="+", metavar="PATH", help="run or multirun folders (multirun/)"
+    )
+    parser.add_argument("--tables", help=f"comma-separated, of: {', '.join(TABLES)}")
+    parser.add_argument(
+        "--out", type=Path, help="where report.md and report.csv go (PATH; none with --into)"
+    )
+    parser.add_argument("--into", type=Path, help=f"write the tables into a page, between {MARKS}")
+    parser.add_argument("--brief", action="store_true", help="the tables only (no minutes, lists)")
+    args = parser.parse_args(argv)
+    for path in args.paths:
+        if not path.is_dir():
+            parser.error(f"{path} is not a folder")
+    if len(args.paths) > 1 and not (args.out or args.into):
+        parser.error("with several PATHs, say where the report goes: --out or --into")
+    names = args.tables.split(",") if args.tables else None
+    unknown = set(names or ()) - set(TABLES)
+    if unknown:
+        parser.error(f"unknown table(s) {', '.join(sorted(unknown))}; valid: {', '.join(TABLES)}")
+    text, rows = report(args.paths, names, args.brief)
+    print(text)
+    out = args.out or (None if args.into else args.paths[0])
+    if out:
+        write_text_atomic(out / "report.md", text)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text_atomic(out / "report.csv", buffer.getvalue())
+    if args.into:
+        write_text_atomic(args.into, into_page(args.into.read_text(), text))
+
+
+MARKS = ("<!-- stn.runs.report -->", "<!-- /stn.runs.report -->")
+
+
+def into_page(page: str, text: str) -> str:
+    """``page`` with what lies between its two ``MARKS`` replaced by ``text``."""
+    start, end = page.find(MARKS[0]), page.find(MARKS[1])
+    if start < 0 or end < start:
+        raise ValueError(f"the page has no {MARKS[0]} ... {MARKS[1]} block for the tables")
+    return page[: start + len(MARKS[0])] + "\n" + text + page[end:]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""How much each configured distortion destroys, measured before any training, over the
+MNIST test digits: the share of warps that mirror the digit, and how much ink is left.
+
+A warp mirrors (some of) the digit where its sampling grid's Jacobian is negative at a
+pixel that samples the digit's image: a TPS folded over itself, or a homography that shows
+the digit from behind (P does when a corner's noise drags it inside the quad). No front
+view of a flat digit does either. The ink left, Σ distorted / Σ digit, falls with
+down-scaling (by the area, s²) and with squashing.
+
+    python -m stn.runs.survey [r rts p e] [--data DIR] [--out PNG]
+    python -m stn.runs.survey --runs RUN [RUN ...]
+
+The first prints a Markdown table, and with ``--out`` draws each distortion's first 16 test
+digits, one row each. The second splits finished runs' test error between the *damaged*
+test digits (mirrored, or left with under a quarter of their ink) and the intact rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision.utils as vutils
+from omegaconf import OmegaConf
+from torch import Tensor
+
+from stn.data.mnist import distort
+from stn.data.mnist_files import load_mnist
+from stn.nn import build_transform
+from stn.paths import default_data_dir
+from stn.runs.trained import load, predictions
+
+CONFIGS = Path(__file__).parents[2] / "configs" / "data" / "distortion"
+SEED = 0
+LITTLE_INK = 0.25  # a digit left with less of its ink than this counts as damaged
+
+
+def mirrored(theta: Tensor, size: int) -> Tensor:
+    """Which warps θ ``(B, P)`` (affine 6, projective 8, TPS 2·g² params) show some of the
+    digit mirrored on a ``size`` square: ``(B,)`` bool, true where the sampling grid's
+    Jacobian determinant is negative at a pixel that samples inside the source image."""
+    n = theta.shape[1]
+    kind = {6: "affine", 8: "projective"}.get(n, "tps")
+    kwargs = {"grid_size": round((n / 2) ** 0.5)} if kind == "tps" else {}
+    grid = build_transform(kind, **kwargs).grid(theta.double(), (size, size))  # (B, H, W, 2)
+    corner = grid[:, :-1, :-1]
+    dx = grid[:, :-1, 1:] - corner  # along a row
+    dy = grid[:, 1:, :-1] - corner  # down a column
+    det = dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]
+    inside = (corner.abs() <= 1).all(-1)  # the rest samples the empty border
+    return ((det < 0) & inside).flatten(1).any(1)
+
+
+def damage(digits: Tensor, images: Tensor, theta: Tensor) -> tuple[Tensor, Tensor]:
+    """Per sample, whether the warp θ ``(N, P)`` mirrored the digit ``(N, 28, 28)``, and the
+    ink its image ``(N, 1, S, S)`` kept (Σ image / Σ digit): ``(N,)`` bool, ``(N,)`` float."""
+    ink = images.flatten(1).float().sum(1) / digits.flatten(1).float().sum(1)
+    return mirrored(theta, images.shape[-1]), ink
+
+
+def damaged(digits: Tensor, images: Tensor, theta: Tensor) -> Tensor:
+    """``(N,)`` bool: mirrored, or left with less than a quarter of the digit's ink."""
+    flipped, ink = damage(digits, images, theta)
+    return flipped | (ink < LITTLE_INK)
+
+
+def survey(name: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float], Tensor]:
+    """Mirrored share and ink left for distortion ``name`` (its config's parameters) over
+    ``digits`` ``(N, 28, 28)`` uint8, and the distorted images ``(N, 1, S, S)`` uint8."""
+    params = OmegaConf.to_container(OmegaConf.load(CONFIGS / f"{name}.yaml"))
+    params.pop("name")
+    out = distort(digits, labels, name, params, digits_per_sample=1, seed=SEED)
+    flipped, ink = damage(digits, out["images"], out["theta"])
+    stats = {
+        "mirrored": flipped.float().mean().item(),
+        "ink_median": ink.median().item(),
+        "ink_below_quarter": (ink < LITTLE_INK).float().mean().item(),
+    }
+    return stats, out["images"]
+
+
+def errors_by_damage(run: Path) -> dict[str, tuple[int, float]]:
+    """A finished run's test error (%) on the damaged test samples, the intact ones and all,
+    with their counts: ``{"damaged": (n, err), "intact": ..., "all": ...}``."""
+    data, task = load(run)
+    if getattr(data, "digits_per_sample", None) != 1:
+        raise ValueError(f"{run} is not a one-digit distorted-MNIST run: nothing to survey")
+    digits, labels = data.splits["test"]
+    hurt = damaged(digits, data.sets["test"].images, data.thetas["test"])
+    wrong = predictions(data, task, "test") != labels
+    return {
+        name: (int(rows.sum()), 100 * wrong[rows].float().mean().item())
+        for name, rows in (("damaged", hurt), ("intact", ~hurt), ("all", torch.ones_like(hurt)))
+    }
+
+
+def sheet(rows: list[Tensor], scale: int = 2) -> Tensor:
+    """Rows of images ``(n, 1, S_i, S_i)`` uint8, centred on the largest canvas: one image."""
+    side = max(row.shape[-1] for row in rows)
+    padded = []
+    for row in rows:
+        before = (side - row.shape[-1]) // 2
+        after = side - row.shape[-1] - before
+        padded.append(F.pad(row.float() / 255, (before, after, before, after)))
+    big = F.interpolate(torch.cat(padded), scale_factor=scale, mode="nearest")
+    return vutils.make_grid(big, nrow=len(rows[0]), padding=2, pad_value=0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", default=["r", "rts", "p", "e"])
+    parser.add_argument("--data", help="the data folder, holding MNIST/ (default: stn.paths)")
+    parser.add_argument("--out", type=Path, help="a PNG of each distortion's first 16 digits")
+    parser.add_argument(
+        "--runs", nargs="+", type=Path, help="finished runs: their test error on damaged digits"
+    )
+    args = parser.parse_args(argv)
+    if args.runs:
+        print("| run | damaged: n, err (%) | intact: n, err (%) | all: n, err (%) |")
+        print("|---|---|---|---|")
+        for run in args.runs:
+            cells = [f"{n:,}, {err:.2f}" for n, err in errors_by_damage(run).values()]
+            print(f"| {run} | {' | '.join(cells)} |")
+        return
+    root = Path(args.data) if args.data else default_data_dir()
+    digits, labels = load_mnist(root, train=False, download=True)
+    lines = [
+        f"{len(digits):,} test digits, seed {SEED}:",
+        "",
+        "| distortion | mirrored (%) | ink left, median | ink left < 1/4 (%) |",
+        "|---|---|---|---|",
+    ]
+    rows = []
+    for name in args.names:
+        stats, images = survey(name, digits, labels)
+        lines.append(
+            f"| {name.upper()} | {100 * stats['mirrored']:.2f} | {stats['ink_median']:.2f} "
+            f"| {100 * stats['ink_below_quarter']:.2f} |"
+        )
+        rows.append(images[:16])
+    print("\n".join(lines))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        vutils.save_image(sheet(rows), args.out)
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

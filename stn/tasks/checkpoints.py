@@ -1,0 +1,33 @@
+"""Checkpoints of older versions of the suite, read as today's: the one place that knows.
+
+- ``stn`` options a network never read (SVHN's ``n``, ``pool`` and ``shared``, CUB's
+  ``pool`` and ``shared``, recorded by the configs of the time) are dropped: they had no
+  effect on the weights.
+- MNIST networks from before one localisation net per ST held one ``transformer``; today's
+  hold a list, ``transformers``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from stn.models import MODELS
+
+# (networks, old prefix, new prefix) of renamed parameters
+RENAMED = [(("fcn", "cnn"), "net.transformer.", "net.transformers.0.")]
+
+
+def upgrade(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """``checkpoint`` (a Lightning checkpoint's dict) in today's form, changed in place."""
+    hparams = checkpoint.get("hyper_parameters", {})
+    name = hparams.get("model", {}).get("name")
+    family = MODELS.get(name)
+    if family is not None and "stn" in hparams:
+        read = {f.name for f in dataclasses.fields(family.stn)}
+        hparams["stn"] = {k: v for k, v in hparams["stn"].items() if k in read}
+    state = checkpoint.get("state_dict", {})
+    for networks, old, new in RENAMED:
+        for key in [k for k in state if name in networks and k.startswith(old)]:
+            state[new + key[len(old) :]] = state.pop(key)
+    return checkpoint

@@ -1,0 +1,67 @@
+"""The contract of every dataset: the same arguments, the same shape API, one batch type."""
+
+import inspect
+
+import pytest
+import torch
+
+from stn.data.batches import Batch
+from stn.data.datamodule import SplitDataModule
+from stn.data.registry import DATASETS, create_datamodule
+from stn.options import _options
+
+COMMON = ["data_dir", "cache_dir", "batch_size", "workers", "seed", "val_size", "subset"]
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_every_dataset_takes_the_common_arguments(name):
+    own = inspect.signature(DATASETS[name]).parameters.values()
+    assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in own)  # keywords, then **common
+    assert set(COMMON) <= set(_options(DATASETS[name])[0])
+    assert sorted(inspect.signature(SplitDataModule).parameters) == sorted(COMMON)
+
+
+def _config(name, tmp_path, **options):
+    extra = {"mnist": {"distortion": {"name": "rts"}}}.get(name, {})
+    common = {"data_dir": str(tmp_path), "cache_dir": str(tmp_path), "batch_size": 8}
+    return {"name": name, **common, "val_size": 6, **extra, **options}
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "classes"),
+    [("mnist", (1, 42, 42), 10), ("svhn", (3, 64, 64), 11), ("cub", (3, 448, 448), 200)],
+)
+def test_every_dataset_says_its_image_shape_and_classes_when_built(name, shape, classes, tmp_path):
+    data = create_datamodule(_config(name, tmp_path))
+    assert (data.image_shape, data.num_classes) == (shape, classes)
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"val_fraction": 0.1}, r"data\.val_fraction=0\.1 is not an option of the {name} dataset"),
+        ({"batch_size": 0}, r"data\.batch_size=0 must be an integer of at least 1"),
+        ({"workers": "many"}, r"data\.workers='many' must be an integer or null"),
+        ({"subset": 0}, r"data\.subset=0 must be null \(all\) or a positive integer"),
+    ],
+)
+def test_a_wrong_option_names_the_key_and_the_dataset(name, option, message, tmp_path):
+    with pytest.raises(ValueError, match=message.format(name=name)):
+        create_datamodule(_config(name, tmp_path, **option))
+
+
+def test_batches_of_every_dataset_are_one_type(fake_data, fake_svhn, cub_root, tmp_path):
+    root, _ = fake_svhn
+    configs = [
+        _config("mnist", fake_data / "data", val_size=100, cache_dir=str(tmp_path / "c1")),
+        _config("svhn", root / "data", val_size=6, cache_dir=str(tmp_path / "c2"), workers=0),
+        _config("cub", cub_root.parent, val_size=30, size=32),
+    ]
+    for config in configs:
+        data = create_datamodule(config)
+        data.setup()
+        batch = data.on_after_batch_transfer(next(iter(data.val_dataloader())), 0)
+        assert isinstance(batch, Batch) and batch.image.dtype == torch.float32
+        assert tuple(batch.image.shape[1:]) == data.image_shape
+        assert (batch.box is not None) == (config["name"] == "cub")
