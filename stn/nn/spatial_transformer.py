@@ -30,15 +30,16 @@ class ParallelSpatialTransformer(nn.Module):
     transformer), so training starts from known transformations.
 
     Args:
-        localisation: ``(B, C, H, W)`` → ``(B, F)``; ``F`` is read from its ``out_features``
-            (as the ``Localisation`` builders set it) or given as ``in_features``.
+        localisation: any net ``(B, C, H, W)`` → ``(B, F)``. ``F`` is ``in_features`` if
+            given, else its ``out_features`` (the ``Localisation`` builders set it), else
+            read from the first batch (a lazy regression layer, initialised then).
         transform: the grid generator (``stn.nn.build_transform``).
         n: number of transformers.
         out_size: output ``(H, W)`` (or one int for a square); ``None`` keeps the input's.
         mode: ``grid_sample`` interpolation: ``bilinear`` (the paper's), ``nearest``, ``bicubic``.
         padding_mode: value outside the input: ``zeros`` or ``border`` (or ``reflection``).
         theta_init: ``(n, n_params)`` initial θs.
-        in_features: ``F`` when the localisation net has no ``out_features``.
+        in_features: ``F``, when known.
 
     After each forward, ``theta`` holds that forward's θs, detached, ``(B, n, n_params)``.
     """
@@ -57,11 +58,6 @@ class ParallelSpatialTransformer(nn.Module):
         super().__init__()
         check_sampling(mode, padding_mode)
         in_features = in_features or getattr(localisation, "out_features", None)
-        if in_features is None:
-            raise ValueError(
-                "cannot tell the localisation net's output width: give it an `out_features` "
-                "attribute (the stn.nn.localisation builders do) or pass in_features="
-            )
         if theta_init is None:
             theta_init = transform.identity().repeat(n, 1)
         if tuple(theta_init.shape) != (n, transform.n_params):
@@ -75,9 +71,11 @@ class ParallelSpatialTransformer(nn.Module):
         self.out_size = _size(out_size)
         self.mode = mode
         self.padding_mode = padding_mode
-        self.regression = nn.Linear(in_features, n * transform.n_params)
-        nn.init.zeros_(self.regression.weight)
-        self.regression.bias.data.copy_(theta_init.flatten())
+        if in_features is None:
+            self.regression: nn.Module = _LazyRegression(theta_init.flatten())
+        else:
+            self.regression = nn.Linear(in_features, n * transform.n_params)
+            _start_at(self.regression, theta_init.flatten())
         self.theta: Tensor | None = None
 
     def localise(self, x: Tensor) -> Tensor:
@@ -92,9 +90,10 @@ class ParallelSpatialTransformer(nn.Module):
                 f"got {tuple(x.shape)}"
             )
         features = self.localisation(x)
-        if features.dim() != 2 or features.shape[1] != self.regression.in_features:
+        width = self.regression.in_features or "F"  # 0: a lazy layer, any width
+        if features.dim() != 2 or (width != "F" and features.shape[1] != width):
             raise ValueError(
-                f"the localisation net must return (B, {self.regression.in_features}) features, "
+                f"the localisation net must return (B, {width}) features, "
                 f"got {tuple(features.shape)}"
             )
         return self.regression(features).view(x.shape[0], self.n, self.transform.n_params)
@@ -152,6 +151,27 @@ class SpatialTransformer(ParallelSpatialTransformer):
         if not _exporting():
             self.theta = self.theta[:, 0]
         return out
+
+
+def _start_at(regression: nn.Linear, bias: Tensor) -> None:
+    """Zero weights and ``bias`` θs: every input starts at the same, known transformation."""
+    with torch.no_grad():
+        regression.weight.zero_()
+        regression.bias.copy_(bias)
+
+
+class _LazyRegression(nn.LazyLinear):
+    """The regression layer of a localisation net of unknown width: its input width is read
+    from the first batch, and its weights then start as ``_start_at`` says (it becomes an
+    ``nn.Linear``)."""
+
+    def __init__(self, bias: Tensor) -> None:
+        super().__init__(bias.numel())
+        self.initial_bias = bias
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            _start_at(self, self.initial_bias)
 
 
 def _exporting() -> bool:
