@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from helpers import train_into
+from helpers import SHORT, compose, train_into
 from PIL import Image
 
 from stn.runs.figure import main, render
+from stn.train import train
 
 
 def test_figure_of_a_run(fake_data):
@@ -56,3 +57,24 @@ def test_the_best_run_is_chosen_on_validation_error(tmp_path):
     assert best_run(tmp_path, {}) == tmp_path / "d"
     with pytest.raises(FileNotFoundError, match="no finished run with STs"):
         best_run(tmp_path, {"model.name": "mlp"})
+
+
+def test_figure_and_dead_units_of_a_run_of_every_family(fake_svhn, cub_root, capsys):
+    """SVHN's STs sit on feature maps, CUB's crop parts: both are drawn, and their ReLUs
+    counted."""
+    from stn.runs.dead_units import main as dead_units
+
+    root, _ = fake_svhn
+    small = ["schedule.batch_size=4", "+trainer.limit_train_batches=1", "test=false"]
+    svhn = train_into(root, "svhn", "experiment=svhn_multi", "data.val_size=6", *small)
+    cfg = compose([*SHORT, "experiment=cub_2x", "model.pretrained=false", "data.size=64",
+                   "model.crop=32", "data.val_size=20", *small], root)  # fmt: skip
+    cfg.paths.data_dir, cfg.paths.output_dir = str(cub_root.parent), str(root / "cub")
+    train(cfg)
+    cub = root / "cub"
+    side = 2 * (64 + 2) + 2  # a panel: two rows of two 64 px images, padded by 2
+    for run, transformers in ((svhn, 4), (cub, 2)):
+        assert render(run, n=2).shape == (3, transformers * side, side)  # one panel per ST
+    dead_units([str(svhn), str(cub), "--n", "8"])
+    out = capsys.readouterr().out
+    assert f"{svhn}: features.0.localisation" in out and f"{cub}: transformer.localisation" in out
