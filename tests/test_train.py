@@ -268,6 +268,13 @@ def test_run_folders_are_named_by_what_is_trained_not_where():
         named = folder(*cell, smoke)
         assert named != folder(*cell) and smoke.lstrip("+") in named
     assert folder(*cell, "resume=false", "threads=1", "compile=true") == folder(*cell)
+    # The options left out of the name are ones stn.runs.folder knows do not change training
+    # (besides the experiment and sweep, which name the folder above it).
+    from stn.runs.folder import trained
+
+    hydra = OmegaConf.load(CONFIGS / "hydra" / "default.yaml")
+    left_out = set(hydra.job.config.override_dirname.exclude_keys) - {"experiment", "sweep"}
+    assert left_out and not [key for key in left_out if trained(key)]
 
 
 def test_which_runs_are_smoke_runs():
