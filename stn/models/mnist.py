@@ -97,6 +97,9 @@ class FCN:
     params: int | None = None
     localisation: dict = field(default_factory=lambda: {"kind": "fc"})
 
+    def __post_init__(self) -> None:
+        localisation_options(self.localisation)  # checked with the rest, before any work
+
 
 @dataclass(frozen=True)
 class CNN:
@@ -107,6 +110,9 @@ class CNN:
     kernel_sizes: list[int]
     params: int | None = None
     localisation: dict = field(default_factory=lambda: {"kind": "conv"})
+
+    def __post_init__(self) -> None:
+        localisation_options(self.localisation)
 
 
 @dataclass(frozen=True)
@@ -132,8 +138,8 @@ LOCALISATION = {
 }
 
 
-def localisation_net(options: dict[str, Any], in_shape: Sequence[int]) -> Localisation:
-    """The localisation net that ``model.localisation`` describes, for ``in_shape``."""
+def localisation_options(options: dict[str, Any]) -> tuple[Callable[..., Localisation], Any]:
+    """The builder that ``model.localisation`` names (``kind``) and its typed options."""
     options = dict(options)
     kind = options.pop("kind", None)
     if kind not in LOCALISATION:
@@ -141,7 +147,12 @@ def localisation_net(options: dict[str, Any], in_shape: Sequence[int]) -> Locali
             f"unknown model.localisation.kind={kind!r}; valid: {', '.join(LOCALISATION)}"
         )
     spec, build = LOCALISATION[kind]
-    fields = typed(spec, options, "model.localisation", f"a {kind} localisation net")
+    return build, typed(spec, options, "model.localisation", f"a {kind} localisation net")
+
+
+def localisation_net(options: dict[str, Any], in_shape: Sequence[int]) -> Localisation:
+    """The localisation net that ``model.localisation`` describes, for ``in_shape``."""
+    build, fields = localisation_options(options)
     return build(in_shape, **vars(fields))
 
 

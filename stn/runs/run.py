@@ -30,7 +30,7 @@ class Run:
 
     @property
     def partial(self) -> list[str]:
-        """The options that make this a smoke or partial run (``stn.runs.partial``)."""
+        """The options that make this a smoke or partial run (``stn.runs.folder.partial``)."""
         return partial(self.config)
 
 
