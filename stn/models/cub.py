@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import Tensor, nn
 
 from stn.models.registry import register
@@ -32,6 +31,8 @@ MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # ImageNet's, as the w
 def inception(name: str, pretrained: bool) -> nn.Module:
     """Backbone ``name`` without its classifier: ``(B, 3, H, W)`` normalised → ``(B, F)``;
     ``F`` is its ``out_features``. ``pretrained``: ImageNet weights (torchvision's API)."""
+    import torchvision  # seconds to import: only where a CUB network is built
+
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")
     weights = torchvision.models.get_model_weights(name).DEFAULT if pretrained else None
