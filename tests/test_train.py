@@ -210,6 +210,7 @@ def test_tensorboard_shows_grids_outputs_theta_and_hparams(fake_data):
         assert torch.allclose(drawn[~red], image[~red][:, None].expand(-1, 3), atol=1.5 / 255)
 
 
+@pytest.mark.slow  # 40 s; the default run keeps the Table 2 sweep and the failing-job multirun
 def test_table1_sweep_runs_32_cells(fake_data):
     multirun(fake_data, "+sweep=table1", "trainer.fast_dev_run=true", "data.val_size=100")
     runs = sorted(p.relative_to(fake_data / "multi") for p in (fake_data / "multi").glob("*/*"))
