@@ -1,5 +1,6 @@
 """What a run is configured with, checked before any data is loaded or any folder written:
-its numbers, its network's and dataset's options, and its cache folder. A wrong one stops
+its numbers, its network's options and its cache folder (the dataset's options are checked
+as its DataModule is built, which imports Lightning; ``stn.train``). A wrong one stops
 the run at once, naming the key, the value and what is allowed."""
 
 from __future__ import annotations
@@ -64,11 +65,9 @@ def check_cache_folder(cfg: DictConfig) -> None:
 
 
 def check_options(cfg: DictConfig) -> None:
-    """Raise ``UsageError`` for an option the network or the dataset does not have, or of
-    the wrong type (``stn.options.typed``), naming the key and the family."""
-    from stn.data.registry import create_datamodule
+    """Raise ``UsageError`` for an option the network does not have, or of the wrong type
+    (``stn.options.typed``), naming the key and the family."""
     from stn.models import model_options
 
     config = OmegaConf.to_container(cfg, resolve=True)
     model_options(config["model"], config["stn"])
-    create_datamodule(config["data"])  # builds nothing: the data is read in setup

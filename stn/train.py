@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -24,6 +25,9 @@ from stn.errors import MissingData, UsageError, UserError
 from stn.files import write_text_atomic
 from stn.runs.folder import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten, partial
 from stn.runs.lock import RunInUse, RunLock
+
+if TYPE_CHECKING:
+    from stn.data.datamodule import SplitDataModule
 
 # Lightning, torchvision and the models are imported only where a run trains, tests or
 # draws: `--help`, `--cfg job` and a mistyped option answer at once.
@@ -49,20 +53,25 @@ def train(cfg: DictConfig) -> float:
     resumes from it, so re-running a sweep completes it. With ``train=false`` the
     checkpoint ``ckpt_path`` is only tested (and ``test/err`` returned).
     """
+    # The cheap checks first: a mistake they find is said before Lightning is imported.
     check_numbers(cfg)
     check_options(cfg)
+    choose_machine(cfg)
     check_cache_folder(cfg)
+    from stn.data.registry import create_datamodule
+
+    datamodule = create_datamodule(OmegaConf.to_container(cfg.data, resolve=True))
     if any(os.environ.get(rank, "0") != "0" for rank in RANKS):
-        return _train(cfg)
+        return _train(cfg, datamodule)
     with RunLock(cfg.paths.output_dir):
-        return _train(cfg)
+        return _train(cfg, datamodule)
 
 
 # Set (to a non-zero value) in every process of a distributed run but the first.
 RANKS = ("LOCAL_RANK", "NODE_RANK", "SLURM_PROCID")
 
 
-def _train(cfg: DictConfig) -> float:
+def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     out = Path(cfg.paths.output_dir)
     done, last = out / METRICS, out / LAST
     if not cfg.train and not cfg.ckpt_path:
@@ -95,15 +104,12 @@ def _train(cfg: DictConfig) -> float:
     ckpt_path = cfg.ckpt_path or (
         str(last) if cfg.resume and not retrain and last.exists() else None
     )
-    choose_machine(cfg)
     import pytorch_lightning as pl
 
-    from stn.data.registry import create_datamodule
     from stn.tasks.classification import Classification
 
     pl.seed_everything(cfg.seed, workers=True)
     container = OmegaConf.to_container(cfg, resolve=True)
-    datamodule = create_datamodule(container["data"])
     write_text_atomic(out / CONFIG, OmegaConf.to_yaml(container))
     task = Classification(
         model=container["model"],

@@ -67,6 +67,12 @@ def test_download_moves_whole_files_in_or_leaves_nothing(tmp_path, monkeypatch, 
     assert [p.name for p in tmp_path.iterdir()] == ["MNIST"]  # no temporary folder left
 
 
+def test_missing_files_without_download_are_named_with_where_to_put_them(tmp_path):
+    with pytest.raises(MissingData, match=r"MNIST not found: train-images-idx3-ubyte, .*STN_DATA"):
+        load_mnist(tmp_path, train=True, download=False)
+    assert not any(tmp_path.iterdir())
+
+
 def test_offline_the_download_fails_at_once_with_the_message(tmp_path):
     """This machine has no internet (a machine with it downloads: nothing to assert here)."""
     import socket
