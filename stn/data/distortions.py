@@ -8,7 +8,8 @@ Names and parameters follow Jaderberg et al. (2015), §4.1:
 
 - ``r``:   rotation U(±angle°), 28 × 28.
 - ``rts``: rotation U(±angle°), scale U(scale), placed at a random location of a canvas.
-- ``p``:   scale U(scale), then each corner moved by N(0, corner_std px): a homography.
+- ``p``:   scale U(scale), then each corner moved by N(0, corner_std px): a homography
+  (``corners`` and ``folds`` choose between readings of the paper's sentence).
 - ``e``:   elastic: a thin-plate spline whose control points move by N(0, std px).
 - ``tc``:  the digit at a random location of a canvas, plus clutter patches cut from others.
 """
@@ -24,6 +25,7 @@ from stn.errors import UsageError
 from stn.nn import build_transform, sample
 
 DIGIT = 28  # MNIST side, pixels
+SQUARE = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])  # image corners
 
 
 def _uniform(n: int, low: float, high: float, gen: torch.Generator) -> Tensor:
@@ -77,15 +79,45 @@ def projective(
     gen: torch.Generator,
     scale: tuple[float, float] = (0.75, 1.0),
     corner_std: float = 5.0,
+    corners: str = "any",
+    folds: str = "keep",
 ) -> tuple[Tensor, Tensor]:
-    """P: scale U(scale), then each image corner moved by N(0, corner_std px)."""
+    """P: scale U(scale), then each image corner moved by N(0, corner_std px).
+
+    The paper leaves two choices open (experiments/table1_distorted_mnist.md, "P"):
+    ``corners="any"`` moves each corner's x and y by N(0, σ); ``"outward"`` moves them away
+    from the centre by |N(0, σ)| (a stretch). ``folds="redraw"`` draws again every sample
+    that would show part of the image from behind, mirrored (``"keep"`` keeps them)."""
+    if corners not in ("any", "outward") or folds not in ("keep", "redraw"):
+        raise UsageError(
+            f"distortion p: corners={corners!r} must be 'any' or 'outward', folds={folds!r} "
+            f"'keep' or 'redraw'"
+        )
     n = len(digits)
-    corners = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
     s = _uniform(n, *scale, gen).view(n, 1, 1)
-    noise = torch.randn(n, 4, 2, generator=gen) * (2 * corner_std / DIGIT)
-    moved = corners * s + noise  # where each source corner lands in the output
-    theta = homography(moved, corners.expand(n, -1, -1))
+
+    def draw(rows: Tensor) -> Tensor:
+        """θ ``(m, 8)`` for the ``rows`` ``(n,)`` bool: where each corner lands (output)."""
+        step = torch.randn(int(rows.sum()), 4, 2, generator=gen) * (2 * corner_std / DIGIT)
+        moved = SQUARE * s[rows] + (step.abs() * SQUARE if corners == "outward" else step)
+        return homography(moved, SQUARE.expand(len(moved), -1, -1))
+
+    theta = draw(torch.ones(n, dtype=torch.bool))
+    folded = folds_frame(theta) if folds == "redraw" else torch.zeros(n, dtype=torch.bool)
+    while folded.any():
+        theta[folded] = draw(folded)
+        folded = folds_frame(theta)
     return _warp(digits, "projective", theta, DIGIT), theta
+
+
+def folds_frame(theta: Tensor) -> Tensor:
+    """``(B,)`` bool: whether the homography θ ``(B, 8)`` (output → source) shows some of
+    the output frame from behind: its denominator is not positive at every corner of the
+    frame, or it reverses orientation (the Jacobian's sign is det(H) / w³)."""
+    h = torch.cat((theta.double(), theta.new_ones(len(theta), 1, dtype=torch.double)), dim=1)
+    h = h.view(-1, 3, 3)
+    w = h[:, 2, :2] @ SQUARE.double().T + 1  # (B, 4)
+    return (w <= 0).any(dim=1) | (torch.linalg.det(h) <= 0)
 
 
 def homography(src: Tensor, dst: Tensor) -> Tensor:

@@ -7,7 +7,7 @@ the digit from behind (P does when a corner's noise drags it inside the quad). N
 view of a flat digit does either. The ink left, Σ distorted / Σ digit, falls with
 down-scaling (by the area, s²) and with squashing.
 
-    python -m stn.runs.survey [r rts p e] [--data DIR] [--out PNG]
+    python -m stn.runs.survey [r rts p e p_unfolded ...] [--data DIR] [--out PNG]
     python -m stn.runs.survey --runs RUN [RUN ...]
 
 The first prints a Markdown table, and with ``--out`` draws each distortion's first 16 test
@@ -66,11 +66,11 @@ def damaged(digits: Tensor, images: Tensor, theta: Tensor) -> Tensor:
     return flipped | (ink < LITTLE_INK)
 
 
-def survey(name: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float], Tensor]:
-    """Mirrored share and ink left for distortion ``name`` (its config's parameters) over
-    ``digits`` ``(N, 28, 28)`` uint8, and the distorted images ``(N, 1, S, S)`` uint8."""
-    params = OmegaConf.to_container(OmegaConf.load(CONFIGS / f"{name}.yaml"))
-    params.pop("name")
+def survey(config: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float], Tensor]:
+    """Mirrored share and ink left for the distortion of ``configs/data/distortion/<config>``
+    over ``digits`` ``(N, 28, 28)`` uint8, and the distorted images ``(N, 1, S, S)`` uint8."""
+    params = OmegaConf.to_container(OmegaConf.load(CONFIGS / f"{config}.yaml"))
+    name = params.pop("name")
     out = distort(digits, labels, name, params, digits_per_sample=1, seed=SEED)
     flipped, ink = damage(digits, out["images"], out["theta"])
     stats = {
@@ -110,7 +110,9 @@ def sheet(rows: list[Tensor], scale: int = 2) -> Tensor:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", default=["r", "rts", "p", "e"])
+    parser.add_argument(
+        "names", nargs="*", default=["r", "rts", "p", "e"], help="configs/data/distortion/*"
+    )
     parser.add_argument("--data", help="the data folder, holding MNIST/ (default: stn.paths)")
     parser.add_argument("--out", type=Path, help="a PNG of each distortion's first 16 digits")
     parser.add_argument(

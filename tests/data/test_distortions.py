@@ -5,9 +5,18 @@ import torch
 from fake_mnist import write_fake_mnist
 
 from stn.data.cache import cached
-from stn.data.distortions import DISTORTIONS, angle_of, check_distortion, homography, scale_of
+from stn.data.distortions import (
+    DISTORTIONS,
+    angle_of,
+    check_distortion,
+    folds_frame,
+    homography,
+    scale_of,
+)
 from stn.data.mnist import DistortedMNIST, distort
+from stn.errors import UsageError
 from stn.nn import build_transform
+from stn.runs.survey import mirrored
 
 SHAPES = {"r": 28, "rts": 42, "p": 28, "e": 28, "tc": 60}
 
@@ -78,6 +87,35 @@ def test_homography_maps_the_corners():
     torch.testing.assert_close(
         build_transform("projective").points(theta, src), dst, atol=1e-4, rtol=0
     )
+
+
+def test_p_with_folds_redrawn_shows_nothing_from_behind_and_keeps_the_other_draws():
+    literal, theta = _run("p", _digits(2000))
+    redrawn, unfolded = _run("p", _digits(2000), folds="redraw")
+    folded = folds_frame(theta)
+    assert 0 < folded.sum() < 500  # 13 % of these bars: most fold only the empty border
+    # The survey's pixel-wise Jacobian (an independent test) finds mirrors only among them.
+    assert mirrored(theta, 28)[folded].any() and not mirrored(theta, 28)[~folded].any()
+    assert not folds_frame(unfolded).any() and not mirrored(unfolded, 28).any()
+    assert torch.equal(unfolded[~folded], theta[~folded])
+    assert torch.equal(redrawn[~folded], literal[~folded])
+
+
+def test_p_outward_moves_every_corner_away_from_the_centre():
+    _, theta = _run("p", _digits(), scale=(1.0, 1.0), corners="outward")
+    h = torch.cat((theta, torch.ones(len(theta), 1)), dim=1).view(-1, 3, 3).double()
+    square = torch.tensor([[-1.0, -1], [1, -1], [1, 1], [-1, 1]]).double()
+    landed = torch.linalg.inv(h) @ torch.cat((square, torch.ones(4, 1)), dim=1).T  # (B, 3, 4)
+    landed = (landed[:, :2] / landed[:, 2:]).transpose(1, 2)  # each corner in the output
+    assert (landed * square >= 1 - 1e-6).all()  # outside the frame, on its own side
+    assert (landed * square).mean() > 1.1  # |N(0, 5 px)| moves ~4 px of 14
+
+
+def test_p_options_outside_their_choices_are_named():
+    with pytest.raises(UsageError, match="corners='sideways' must be 'any' or 'outward'"):
+        _run("p", _digits(2), corners="sideways")
+    with pytest.raises(UsageError, match="folds='drop' 'keep' or 'redraw'"):
+        _run("p", _digits(2), folds="drop")
 
 
 def test_elastic_control_points_move_by_the_configured_std():

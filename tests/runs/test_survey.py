@@ -5,7 +5,7 @@ from helpers import train_into
 
 from stn.data.distortions import homography
 from stn.nn import build_transform
-from stn.runs.survey import main, mirrored
+from stn.runs.survey import CONFIGS, main, mirrored
 
 SQUARE = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
 
@@ -29,11 +29,17 @@ def test_mirrors_are_found_only_where_the_warp_mirrors_the_digit():
     assert mirrored(torch.stack((tps.identity(), crossed.view(-1))), 28).tolist() == [False, True]
 
 
-def test_survey_prints_each_distortion_and_draws_them(fake_data, capsys, tmp_path):
-    main(["r", "p", "--data", str(fake_data / "data"), "--out", str(tmp_path / "s.png")])
+def test_survey_prints_each_distortion_config_and_draws_them(fake_data, capsys, tmp_path):
+    configs = sorted(path.stem for path in CONFIGS.glob("*.yaml"))
+    assert {"r", "rts", "p", "p_unfolded", "p_outward", "p_ic", "e", "tc"} <= set(configs)
+    configs.remove("tc")  # clutter: not a warp of the digit alone
+    main([*configs, "--data", str(fake_data / "data"), "--out", str(tmp_path / "s.png")])
     text = capsys.readouterr().out
+    rows = [row.split(" | ")[0] for row in text.splitlines() if row.startswith("| ")]
+    assert rows[1:] == [f"| {name.upper()}" for name in configs]  # after the header
     assert "| R | 0.00 | " in text  # a rotation never mirrors
-    assert "| P | " in text and (tmp_path / "s.png").stat().st_size > 0
+    assert "| P_UNFOLDED | 0.00 | " in text
+    assert (tmp_path / "s.png").stat().st_size > 0
 
 
 def test_a_runs_test_error_is_split_between_damaged_and_intact_digits(fake_data, capsys):
