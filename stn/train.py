@@ -23,7 +23,17 @@ from stn import hardware, paths
 from stn.config_checks import check_cache_folder, check_numbers, check_options
 from stn.errors import MissingData, UsageError, UserError
 from stn.files import write_text_atomic
-from stn.runs.folder import BEST, CONFIG, FAILED, LAST, METRICS, TENSORBOARD, flatten, partial
+from stn.runs.folder import (
+    BEST,
+    CONFIG,
+    FAILED,
+    LAST,
+    METRICS,
+    TENSORBOARD,
+    differences,
+    flatten,
+    partial,
+)
 from stn.runs.lock import RunInUse, RunLock
 
 if TYPE_CHECKING:
@@ -76,18 +86,23 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     done, last = out / METRICS, out / LAST
     if not cfg.train and not cfg.ckpt_path:
         raise UsageError("train=false evaluates a checkpoint: pass ckpt_path=PATH/TO/best.ckpt")
-    smoke = partial(flatten(OmegaConf.to_container(cfg, resolve=True)))
+    config = flatten(OmegaConf.to_container(cfg, resolve=True))
+    smoke = partial(config)
     if smoke:
         log.info(
             "a smoke or partial run (%s): kept out of stn.runs.report's tables", ", ".join(smoke)
         )
     retrain = cfg.train and not cfg.resume
+    recorded = (
+        flatten(OmegaConf.to_container(OmegaConf.load(out / CONFIG)))
+        if (out / CONFIG).exists()
+        else {}
+    )
     if cfg.train and cfg.resume and not cfg.ckpt_path and done.exists():
-        recorded = (
-            OmegaConf.to_container(OmegaConf.load(out / CONFIG)) if (out / CONFIG).exists() else {}
-        )
-        stale = partial(flatten(recorded))
+        stale = partial(recorded)
         if not stale or smoke:
+            if not smoke:
+                check_same_run(out, recorded, config)
             log.info("finished already, skipping: %s (resume=false trains it again)", out)
             return json.loads(done.read_text())[MONITOR]
         # Made before smoke runs had folders of their own: it must not stand in for this run.
@@ -104,6 +119,8 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     ckpt_path = cfg.ckpt_path or (
         str(last) if cfg.resume and not retrain and last.exists() else None
     )
+    if cfg.train and ckpt_path == str(last):
+        check_same_run(out, recorded, config)
     import pytorch_lightning as pl
 
     from stn.tasks.classification import Classification
@@ -159,6 +176,18 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     logger.finalize("success")  # close the event file that testing and hparams reopened
     write_text_atomic(done, json.dumps(metrics, indent=2))
     return metrics[MONITOR if cfg.train else "test/err"]
+
+
+def check_same_run(out: Path, recorded: dict, config: dict) -> None:
+    """Refuse to skip or resume the run in ``out`` as this one when its recorded flat config
+    trains something else (``stn.runs.folder.differences``): its record would lie."""
+    changed = differences(recorded, config)
+    if changed:
+        raise UsageError(
+            f"{out} holds a run of another configuration ({'; '.join(changed)}): give "
+            f"resume=false to train this one in its place, or another hydra.run.dir / "
+            f"hydra.sweep.dir to keep both"
+        )
 
 
 ARCHITECTURE = ("model", "stn", "in_shape", "num_classes")  # what a checkpoint must share
@@ -229,10 +258,12 @@ def main(cfg: DictConfig) -> float:
     try:
         return train(cfg)
     except Exception as err:
-        if not isinstance(err, RunInUse):  # else the folder is another live process's
-            # Failed (a run tried again clears it): no table takes it for one still going.
-            Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
-            (Path(cfg.paths.output_dir) / FAILED).touch()
+        out = Path(cfg.paths.output_dir)
+        # Failed (a run tried again clears it): no table takes it for one still going. Not
+        # another live process's folder, nor a finished run's: this try changed neither.
+        if not isinstance(err, RunInUse) and not (out / METRICS).exists():
+            out.mkdir(parents=True, exist_ok=True)
+            (out / FAILED).touch()
         user = isinstance(err, UserError) and os.environ.get("HYDRA_FULL_ERROR") != "1"
         if not multirun:
             if user:  # the message is the whole story: no traceback

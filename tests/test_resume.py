@@ -28,6 +28,24 @@ def test_a_finished_run_is_skipped_and_resume_false_retrains(fake_data):
     assert json.loads((out / "metrics.json").read_text())["val/err"] == first
 
 
+def test_a_folder_of_another_configuration_is_neither_skipped_nor_resumed(fake_data):
+    from stn.errors import UsageError
+
+    train(compose(SHORT, fake_data))
+    out = fake_data / "out"
+    other = compose([*SHORT, "schedule.lr=0.001"], fake_data)
+    said = r"holds a run of another configuration \(schedule.lr: 0.003 → 0.001\): give resume="
+    with pytest.raises(UsageError, match=said):
+        train(other)  # not skipped as finished
+    (out / "metrics.json").unlink()  # as if killed after its last checkpoint
+    with pytest.raises(UsageError, match=said):
+        train(other)  # not resumed
+    other.resume = False
+    train(other)
+    assert "lr: 0.001" in (out / "config.yaml").read_text()
+    assert train(other) == json.loads((out / "metrics.json").read_text())["val/err"]  # skipped
+
+
 def _train(tmp_path, name):
     """``python train.py`` for 6 short epochs on generated MNIST, in folder ``name``."""
     cmd = [

@@ -65,15 +65,24 @@ def trained(key: str) -> bool:
     return not any(key == k or (k.endswith(".") and key.startswith(k)) for k in NOT_TRAINED)
 
 
+def differences(recorded: dict, config: dict) -> list[str]:
+    """The keys in which flat ``config`` trains something else than flat ``recorded``, as
+    ``key: recorded → now``: keys both hold that change training (``trained``) with other
+    values. (A key one of them lacks, recorded before it existed, is not a difference.)"""
+    return [
+        f"{k}: {recorded[k]!r} → {config[k]!r}"
+        for k in sorted(recorded.keys() & config.keys())
+        if trained(k) and recorded[k] != config[k]
+    ]
+
+
 def configurations(configs: list[dict]) -> list[list[int]]:
     """The indices of flat ``configs`` grouped by configuration: two runs are seeds of one
-    when every key both record that changes training (``trained``) has one value. (A key
-    one of them lacks, recorded before it existed, is not a difference.)"""
+    when they have no ``differences``."""
     groups: list[list[int]] = []
     for i, config in enumerate(configs):
         for group in groups:
-            first = configs[group[0]]
-            if all(first[k] == config[k] for k in first.keys() & config.keys() if trained(k)):
+            if not differences(configs[group[0]], config):
                 group.append(i)
                 break
         else:
