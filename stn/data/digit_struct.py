@@ -49,6 +49,9 @@ class DigitStruct:
         return self.names[i], self.boxes[self.start[i] : self.start[i + 1]]
 
 
+RECORDS_PER_WORKER = 2000  # at least, so that starting a process pays
+
+
 def read_digit_struct(path: str | os.PathLike, workers: int | None = None) -> DigitStruct:
     """Every record of ``path``, in file order, read by ``workers`` processes (default: one
     per CPU core, at most 4) each taking a contiguous share of the records."""
@@ -56,7 +59,7 @@ def read_digit_struct(path: str | os.PathLike, workers: int | None = None) -> Di
         if "digitStruct/name" not in f or "digitStruct/bbox" not in f:
             raise UsageError(f"{path} is not an SVHN digitStruct.mat: no /digitStruct/name, bbox")
         n = len(f["digitStruct/name"])
-    workers = max(1, min(workers or os.cpu_count() or 1, 4, n // 2000 or 1))
+    workers = max(1, min(workers or os.cpu_count() or 1, 4, n // RECORDS_PER_WORKER or 1))
     bounds = np.linspace(0, n, workers + 1).astype(int)
     shares = [(os.fspath(path), int(a), int(b)) for a, b in itertools.pairwise(bounds)]
     if workers == 1:
