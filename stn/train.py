@@ -67,10 +67,10 @@ def train(cfg: DictConfig) -> float:
     check_numbers(cfg)
     check_options(cfg)
     choose_machine(cfg)
-    check_cache_folder(cfg)
     from stn.data.registry import create_datamodule
 
     datamodule = create_datamodule(OmegaConf.to_container(cfg.data, resolve=True))
+    check_cache_folder(cfg)  # the first check that writes: it makes the folder
     if any(os.environ.get(rank, "0") != "0" for rank in RANKS):
         return _train(cfg, datamodule)
     with RunLock(cfg.paths.output_dir):
@@ -119,7 +119,7 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     ckpt_path = cfg.ckpt_path or (
         str(last) if cfg.resume and not retrain and last.exists() else None
     )
-    if cfg.train and ckpt_path == str(last):
+    if cfg.train and not cfg.ckpt_path and ckpt_path:  # resuming on its own, not as asked
         check_same_run(out, recorded, config)
     import pytorch_lightning as pl
 
