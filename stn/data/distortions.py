@@ -84,7 +84,7 @@ def projective(
 ) -> tuple[Tensor, Tensor]:
     """P: scale U(scale), then each image corner moved by N(0, corner_std px).
 
-    The paper leaves two choices open (experiments/table1_distorted_mnist.md, "P"):
+    The paper leaves choices open (experiments/table1_distorted_mnist.md, "P: four readings"):
     ``corners="any"`` moves each corner's x and y by N(0, σ); ``"outward"`` moves them away
     from the centre by |N(0, σ)| (a stretch). ``folds="redraw"`` draws again every sample
     that would show part of the image from behind, mirrored (``"keep"`` keeps them)."""
