@@ -65,10 +65,17 @@ def trained(key: str) -> bool:
     return not any(key == k or (k.endswith(".") and key.startswith(k)) for k in NOT_TRAINED)
 
 
+# Options added after runs were recorded, with the value every run recorded before had.
+ADDED = {"data.distortion.corners": "any", "data.distortion.folds": "keep"}
+
+
 def differences(recorded: dict, config: dict) -> list[str]:
     """The keys in which flat ``config`` trains something else than flat ``recorded``, as
     ``key: recorded → now``: keys both hold that change training (``trained``) with other
-    values. (A key one of them lacks, recorded before it existed, is not a difference.)"""
+    values. A key one of them lacks, recorded before it existed, is not a difference,
+    unless ``ADDED`` says what it was."""
+    recorded = {**{k: v for k, v in ADDED.items() if k in config}, **recorded}
+    config = {**{k: v for k, v in ADDED.items() if k in recorded}, **config}
     return [
         f"{k}: {recorded[k]!r} → {config[k]!r}"
         for k in sorted(recorded.keys() & config.keys())

@@ -147,6 +147,17 @@ def test_configurations_group_seeds_and_ignore_what_trains_nothing():
     assert configurations(runs) == [[0, 1, 3], [2], [4]]
 
 
+def test_a_p_run_recorded_before_the_readings_had_names_is_the_literal_reading():
+    from stn.runs.folder import differences
+
+    old = {"data.distortion.name": "p", "data.distortion.corner_std": 5.0}
+    literal = {**old, "data.distortion.corners": "any", "data.distortion.folds": "keep"}
+    unfolded = {**literal, "data.distortion.folds": "redraw"}
+    assert differences(old, literal) == differences(literal, old) == []
+    assert differences(old, unfolded) == ["data.distortion.folds: 'keep' → 'redraw'"]
+    assert differences(unfolded, old) == ["data.distortion.folds: 'redraw' → 'keep'"]
+
+
 def test_an_unreadable_run_is_listed_with_its_reason_and_the_rest_reported(fake_data):
     _run(fake_data, "a", "experiment=mnist_rts")
     broken = fake_data / "runs" / "broken"
