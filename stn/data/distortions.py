@@ -114,8 +114,7 @@ def folds_frame(theta: Tensor) -> Tensor:
     """``(B,)`` bool: whether the homography θ ``(B, 8)`` (output → source) shows some of
     the output frame from behind: its denominator is not positive at every corner of the
     frame, or it reverses orientation (the Jacobian's sign is det(H) / w³)."""
-    h = torch.cat((theta.double(), theta.new_ones(len(theta), 1, dtype=torch.double)), dim=1)
-    h = h.view(-1, 3, 3)
+    h = build_transform("projective").matrix(theta.double())
     w = h[:, 2, :2] @ SQUARE.double().T + 1  # (B, 4)
     return (w <= 0).any(dim=1) | (torch.linalg.det(h) <= 0)
 

@@ -103,7 +103,7 @@ def test_p_with_folds_redrawn_shows_nothing_from_behind_and_keeps_the_other_draw
 
 def test_p_outward_moves_every_corner_away_from_the_centre():
     _, theta = _run("p", _digits(), scale=(1.0, 1.0), corners="outward")
-    h = torch.cat((theta, torch.ones(len(theta), 1)), dim=1).view(-1, 3, 3).double()
+    h = build_transform("projective").matrix(theta.double())
     square = torch.tensor([[-1.0, -1], [1, -1], [1, 1], [-1, 1]]).double()
     landed = torch.linalg.inv(h) @ torch.cat((square, torch.ones(4, 1)), dim=1).T  # (B, 3, 4)
     landed = (landed[:, :2] / landed[:, 2:]).transpose(1, 2)  # each corner in the output
