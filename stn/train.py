@@ -33,6 +33,7 @@ from stn.runs.folder import (
     differences,
     flatten,
     partial,
+    recorded_config,
 )
 from stn.runs.lock import RunInUse, RunLock
 
@@ -86,18 +87,15 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     done, last = out / METRICS, out / LAST
     if not cfg.train and not cfg.ckpt_path:
         raise UsageError("train=false evaluates a checkpoint: pass ckpt_path=PATH/TO/best.ckpt")
-    config = flatten(OmegaConf.to_container(cfg, resolve=True))
+    container = OmegaConf.to_container(cfg, resolve=True)
+    config = flatten(container)
     smoke = partial(config)
     if smoke:
         log.info(
             "a smoke or partial run (%s): kept out of stn.runs.report's tables", ", ".join(smoke)
         )
     retrain = cfg.train and not cfg.resume
-    recorded = (
-        flatten(OmegaConf.to_container(OmegaConf.load(out / CONFIG)))
-        if (out / CONFIG).exists()
-        else {}
-    )
+    recorded = recorded_config(out) if (out / CONFIG).exists() else {}
     if cfg.train and cfg.resume and not cfg.ckpt_path and done.exists():
         stale = partial(recorded)
         if not stale or smoke:
@@ -126,7 +124,6 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     from stn.tasks.classification import Classification
 
     pl.seed_everything(cfg.seed, workers=True)
-    container = OmegaConf.to_container(cfg, resolve=True)
     write_text_atomic(out / CONFIG, OmegaConf.to_yaml(container))
     task = Classification(
         model=container["model"],

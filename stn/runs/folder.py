@@ -12,6 +12,10 @@ it apart from the tables.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
 CONFIG = "config.yaml"
 METRICS = "metrics.json"
 FAILED = "FAILED"
@@ -29,6 +33,11 @@ def flatten(tree: dict, prefix: str = "") -> dict:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def recorded_config(run: Path) -> dict:
+    """The flat config recorded in folder ``run`` (``config.yaml``, read as data)."""
+    return flatten(OmegaConf.to_container(OmegaConf.load(run / CONFIG)))
 
 
 # Options that make a run smoke or partial: on when set (not null, false or 0) ...

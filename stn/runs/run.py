@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from stn.runs.folder import CONFIG, FAILED, METRICS, TENSORBOARD, flatten, partial
+from stn.runs.folder import CONFIG, FAILED, METRICS, TENSORBOARD, partial, recorded_config
 
 DONE, UNFINISHED, CRASHED, UNREADABLE = "done", "unfinished", "failed", "unreadable"
 
@@ -39,7 +37,7 @@ def read_run(path: Path) -> Run:
     # tensorboard's reader takes seconds to import: only where runs are read, not for --help
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    config = flatten(OmegaConf.to_container(OmegaConf.load(path / CONFIG)))
+    config = recorded_config(path)
     series: dict[str, list[float]] = {}
     seconds = 0.0
     for events in sorted((path / TENSORBOARD).glob("events.out.tfevents.*")):  # in time order
