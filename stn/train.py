@@ -151,6 +151,7 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
         last.parent, Path(BEST).stem, monitor=MONITOR, mode="min", enable_version_counter=False
     )
     every_epoch = ModelCheckpoint(last.parent, last.stem, enable_version_counter=False)
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(no_tips)
     trainer = pl.Trainer(
         **cfg.trainer,
         logger=logger,
@@ -172,7 +173,13 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     logger.log_hyperparams(hparams, metrics)
     logger.finalize("success")  # close the event file that testing and hparams reopened
     write_text_atomic(done, json.dumps(metrics, indent=2))
+    log.info("finished: %s (%s)", ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), done)
     return metrics[MONITOR if cfg.train else "test/err"]
+
+
+def no_tips(record: logging.LogRecord) -> bool:
+    """Keep Lightning's product tips out of the run's log: they are not news of the run."""
+    return not record.getMessage().startswith("💡 Tip")
 
 
 def check_same_run(out: Path, recorded: dict, config: dict) -> None:

@@ -353,6 +353,11 @@ def test_every_epoch_is_one_line_in_the_log_and_on_a_non_terminal_stdout(fake_da
     assert epochs[-1].endswith("~0 s left")
     assert all(e in stdout for e in epochs)  # stdout is no terminal here: shown there
     assert len(log) == len(set(log))  # each line once
+    metrics = json.loads((out / "metrics.json").read_text())
+    last = log[-1].split(" - ", 1)[1]
+    assert last.startswith(f"finished: val/err {metrics['val/err']:.4g}, ")
+    assert f"test/err {metrics['test/err']:.4g}" in last and last.endswith(f"({out}/metrics.json)")
+    assert "Tip" not in "\n".join(log)  # Lightning's product tips are not news of the run
 
 
 def test_a_terminal_keeps_its_progress_bar_and_gets_no_epoch_lines(tmp_path):
