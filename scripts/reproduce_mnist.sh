@@ -34,7 +34,10 @@ report=("$py" -m stn.runs.report)
 "${report[@]}" "$dir" --tables table1 --into "$pages/table1_distorted_mnist.md"
 "${report[@]}" "$dir" --tables tc --into "$pages/tc_cluttered_mnist.md"
 "${report[@]}" "$addition_dir" --tables table4 --into "$pages/table4_mnist_addition.md"
-"${report[@]}" "$dir" "$addition_dir" --tables table1,tc,table4 --brief --into "${README:-README.md}"
+brief=(--brief --into "${README:-README.md}")  # the README has a block per table
+"${report[@]}" "$dir" --tables table1 "${brief[@]}" --block table1
+"${report[@]}" "$dir" --tables tc "${brief[@]}" --block tc
+"${report[@]}" "$addition_dir" --tables table4 "${brief[@]}" --block table4
 mkdir -p "$pages/figures"
 for distortion in r rts p e tc; do
     "$py" -m stn.runs.figure "$dir/mnist_$distortion" --where model.name=cnn \

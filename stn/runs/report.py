@@ -6,10 +6,10 @@ it in the cell of each paper table whose row and column match its config, and pr
 (mean ± std over seeds) beside the paper's with the difference. Runs still going and failed
 runs are counted in their cells and listed, never dropped; runs that fit no table are listed
 too. Writes ``report.md`` and ``report.csv`` to PATH (or ``--out``); ``--into PAGE`` writes
-the tables into a Markdown page instead, and ``--brief`` leaves out all but the tables (for
-a README). Several PATHs combine budgets in one page (e.g. Table 1 from one sweep, Table 4
-from a longer one); a cell's runs must then come from one of them, or they would count as
-seeds.
+the tables into a Markdown page instead (``--block NAME``: into the page's block of that
+name), and ``--brief`` leaves out all but the tables (for a README). Several PATHs combine
+budgets in one page (e.g. Table 1 from one sweep, Table 4 from a longer one); a cell's runs
+must then come from one of them, or they would count as seeds.
 """
 
 from __future__ import annotations
@@ -230,7 +230,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, help="where report.md and report.csv go (PATH; none with --into)"
     )
-    parser.add_argument("--into", type=Path, help=f"write the tables into a page, between {MARKS}")
+    parser.add_argument(
+        "--into", type=Path, help=f"write the tables into a page, between {' and '.join(marks())}"
+    )
+    parser.add_argument(
+        "--block",
+        metavar="NAME",
+        help=f"with --into: the page's block NAME, between {' and '.join(marks('NAME'))}",
+    )
     parser.add_argument("--brief", action="store_true", help="the tables only (no minutes, lists)")
     args = parser.parse_args(argv)
     for path in args.paths:
@@ -242,6 +249,15 @@ def main(argv: list[str] | None = None) -> None:
     unknown = set(names or ()) - set(TABLES)
     if unknown:
         parser.error(f"unknown table(s) {', '.join(sorted(unknown))}; valid: {', '.join(TABLES)}")
+    if args.block and not args.into:
+        parser.error(f"--block {args.block} names a block of a page: give the page with --into")
+    if args.into:  # said before the runs are read, not after
+        try:
+            block_span(args.into.read_text(), args.block)
+        except OSError as err:
+            parser.error(f"--into {args.into}: {err.strerror or err}")
+        except ValueError as err:
+            parser.error(f"--into {args.into}: {err}")
     text, rows = report(args.paths, names, args.brief)
     print(text)
     out = args.out or (None if args.into else args.paths[0])
@@ -253,18 +269,32 @@ def main(argv: list[str] | None = None) -> None:
         writer.writerows(rows)
         write_text_atomic(out / "report.csv", buffer.getvalue())
     if args.into:
-        write_text_atomic(args.into, into_page(args.into.read_text(), text))
+        write_text_atomic(args.into, into_page(args.into.read_text(), text, args.block))
 
 
-MARKS = ("<!-- stn.runs.report -->", "<!-- /stn.runs.report -->")
+def marks(block: str | None = None) -> tuple[str, str]:
+    """The two comments between which ``--into`` writes; ``block`` names one of a page's
+    several (the README has one per table, so each is rewritten where its runs are)."""
+    name = f" {block}" if block else ""
+    return f"<!-- stn.runs.report{name} -->", f"<!-- /stn.runs.report{name} -->"
 
 
-def into_page(page: str, text: str) -> str:
-    """``page`` with what lies between its two ``MARKS`` replaced by ``text``."""
-    start, end = page.find(MARKS[0]), page.find(MARKS[1])
+def block_span(page: str, block: str | None = None) -> tuple[int, int]:
+    """Where the text between ``page``'s ``marks(block)`` starts and ends."""
+    first, last = marks(block)
+    start, end = page.find(first), page.find(last)
     if start < 0 or end < start:
-        raise ValueError(f"the page has no {MARKS[0]} ... {MARKS[1]} block for the tables")
-    return page[: start + len(MARKS[0])] + "\n" + text + page[end:]
+        raise ValueError(
+            f"the page has no {first} ... {last} block for the tables: add those two lines"
+            " where they should go"
+        )
+    return start + len(first), end
+
+
+def into_page(page: str, text: str, block: str | None = None) -> str:
+    """``page`` with what lies between its ``marks(block)`` replaced by ``text``."""
+    start, end = block_span(page, block)
+    return page[:start] + "\n" + text + page[end:]
 
 
 if __name__ == "__main__":

@@ -98,6 +98,37 @@ def test_tables_go_into_a_page_between_its_marks():
     assert into_page(new, "new table\n") == new  # idempotent
     with pytest.raises(ValueError, match="has no <!-- stn"):
         into_page("# no marks\n", "table")
+    # Named blocks (the README's, one per table): only the named one is rewritten.
+    blocks = "".join(
+        f"<!-- stn.runs.report {b} -->\nold {b}\n<!-- /stn.runs.report {b} -->\n"
+        for b in ("a", "b")
+    )
+    assert into_page(blocks, "new\n", "b") == blocks.replace("old b", "new")
+    with pytest.raises(ValueError, match=r"has no <!-- stn\.runs\.report a -->"):
+        into_page(page, "table", "a")  # an unnamed block is not block "a"
+    with pytest.raises(ValueError, match=r"has no <!-- stn\.runs\.report -->"):
+        into_page(blocks, "table")  # nor is a named one the unnamed block
+
+
+def test_a_page_without_the_block_stops_the_report_before_it_reads_a_run(tmp_path, capsys):
+    page = tmp_path / "README.md"
+    page.write_text("<!-- stn.runs.report table1 -->\nold\n<!-- /stn.runs.report table1 -->\n")
+    cases = {
+        ("--block", "table1"): "--block table1 names a block of a page: give the page with --into",
+        ("--into", str(page), "--block", "tc"): f"--into {page}: the page has no "
+        "<!-- stn.runs.report tc --> ... <!-- /stn.runs.report tc --> block for the tables: "
+        "add those two lines",
+        ("--into", str(page)): "the page has no <!-- stn.runs.report --> ...",
+        ("--into", str(tmp_path / "none.md")): f"--into {tmp_path / 'none.md'}: No such file",
+    }
+    for args, message in cases.items():
+        with pytest.raises(SystemExit) as stop:
+            main([str(tmp_path), *args])
+        assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]  # nothing written
+    assert "old" in page.read_text()
+    main([str(tmp_path), "--into", str(page), "--block", "table1", "--brief"])
+    assert page.read_text().startswith("<!-- stn.runs.report table1 -->\n0 runs under")
 
 
 def test_a_resumed_runs_minutes_leave_out_the_pause(tmp_path):
