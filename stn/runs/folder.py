@@ -63,6 +63,7 @@ def partial(config: dict) -> list[str]:
 # configuration (a key ending in "." covers its whole group).
 NOT_TRAINED = (
     *("seed", "data.seed", "paths.", "machine.", "threads", "compile", "resume", "ckpt_path"),
+    *("data.data_dir", "data.cache_dir"),  # the dataset's copies of paths.*
     *("train", "test"),
     *("trainer.accelerator", "data.workers", "trainer.log_every_n_steps"),
     "trainer.enable_progress_bar",

@@ -175,7 +175,23 @@ def test_configurations_group_seeds_and_ignore_what_trains_nothing():
         {"seed": 2},  # recorded before schedule.lr existed: no difference to go by
         {"seed": 0, "schedule.lr": 0.1, "trainer.precision": "32-true"},
     ]
+    runs[0]["data.cache_dir"], runs[1]["data.cache_dir"] = "/a/cache", "/b/cache"  # checkouts
     assert configurations(runs) == [[0, 1, 3], [2], [4]]
+
+
+@pytest.mark.parametrize("experiment", ["mnist_rts", "svhn_multi", "cub_2x"])
+def test_every_key_that_names_a_folder_trains_nothing(experiment):
+    """A checkout or data folder elsewhere trains the same run: its seeds are averaged, and
+    a resume there is allowed. Every key set from ``paths.*`` must be one that trains nothing."""
+    from omegaconf import OmegaConf
+
+    from stn.runs.folder import flatten, trained
+
+    cfg = compose([f"experiment={experiment}"])
+    raw = flatten(OmegaConf.to_container(cfg, resolve=False))
+    folders = [k for k, v in raw.items() if isinstance(v, str) and v.startswith("${paths.")]
+    assert {"data.data_dir", "data.cache_dir"} <= set(folders)
+    assert [k for k in folders if trained(k)] == []
 
 
 def test_a_p_run_recorded_before_the_readings_had_names_is_the_literal_reading():
