@@ -4,7 +4,7 @@ import json
 import statistics
 
 import pytest
-from helpers import SHORT, compose
+from helpers import EXPERIMENTS, SHORT, compose
 
 from stn.runs.report import main, report
 from stn.train import train
@@ -179,7 +179,7 @@ def test_configurations_group_seeds_and_ignore_what_trains_nothing():
     assert configurations(runs) == [[0, 1, 3], [2], [4]]
 
 
-@pytest.mark.parametrize("experiment", ["mnist_rts", "svhn_multi", "cub_2x"])
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_key_that_names_a_folder_trains_nothing(experiment):
     """A checkout or data folder elsewhere trains the same run: its seeds are averaged, and
     a resume there is allowed. Every key set from ``paths.*`` must be one that trains nothing."""
