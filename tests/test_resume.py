@@ -1,6 +1,7 @@
 """Sweeps that survive: finished runs are skipped, killed runs resume where they were."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import time
 import pytest
 import torch
 from fake_mnist import write_fake_mnist
-from helpers import ROOT, SHORT, compose, start
+from helpers import ROOT, SHORT, compose, start, train_into
 
 from stn.train import train
 
@@ -46,37 +47,48 @@ def test_a_folder_of_another_configuration_is_neither_skipped_nor_resumed(fake_d
     assert train(other) == json.loads((out / "metrics.json").read_text())["val/err"]  # skipped
 
 
+# 6 short epochs on generated MNIST: as a command (``_train``) or here (``_config``).
+SIX_EPOCHS = ["experiment=mnist_rts", "schedule.max_epochs=6", "data.val_size=200"]
+SIX_EPOCHS += ["data.subset=1500"]
+
+
 def _train(tmp_path, name):
-    """``python train.py`` for 6 short epochs on generated MNIST, in folder ``name``."""
+    """``python train.py SIX_EPOCHS`` into folder ``name``, started."""
     cmd = [
-        *(sys.executable, "train.py", "experiment=mnist_rts", "schedule.max_epochs=6"),
-        *("data.val_size=200", "data.subset=1500", f"paths.cache_dir={tmp_path / 'cache'}"),
+        *(sys.executable, "train.py", *SIX_EPOCHS),
+        f"paths.cache_dir={tmp_path / 'cache'}",
         f"hydra.run.dir={tmp_path / name}",
     ]
     env = {**os.environ, "STN_DATA_DIR": str(tmp_path / "data")}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, **quiet)
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, **quiet)
 
 
-def test_a_killed_run_resumes_to_the_same_result(tmp_path):
+def _config(tmp_path, name):
+    """The config ``_train`` runs, to train in this process into folder ``name``."""
+    cfg = compose(SIX_EPOCHS, tmp_path)
+    cfg.paths.output_dir = str(tmp_path / name)
+    return cfg
+
+
+def test_a_killed_run_resumes_to_the_same_result(tmp_path, caplog):
     write_fake_mnist(tmp_path / "data", n_train=1500, n_test=200)
-    assert _train(tmp_path, "whole").wait(timeout=600) == 0
-
     run = _train(tmp_path, "killed")
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     while not last.exists() and run.poll() is None:
         time.sleep(0.02)
     run.send_signal(signal.SIGKILL)  # a crash, right after the first epoch's checkpoint
-    run.wait()
-    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    _, err = run.communicate()
+    assert run.returncode == -signal.SIGKILL, f"the run ended before it was killed: {err[-3000:]}"
     assert not (tmp_path / "killed" / "metrics.json").exists()
     assert torch.load(last, weights_only=True)["epoch"] < 5
 
-    resumed = _train(tmp_path, "killed")  # the same command again
-    _, err = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, err.decode()[-3000:]
-    log = (tmp_path / "killed" / "train.log").read_text()
-    assert f"Restoring states from the checkpoint path at {last}" in log
+    # The same run again (the command's config, recorded in its folder, must match it),
+    # then once more without a break.
+    caplog.set_level(logging.INFO, logger="stn.train")
+    train(_config(tmp_path, "killed"))
+    assert f"resuming from {last}" in caplog.messages
+    train(_config(tmp_path, "whole"))
     whole, killed = (
         json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("whole", "killed")
     )
@@ -173,7 +185,7 @@ def test_a_smoke_run_left_in_a_full_runs_folder_is_trained_over(fake_data):
     assert train(full) == json.loads((out / "metrics.json").read_text())["val/err"]  # now skipped
 
 
-def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_data):
+def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_data, caplog):
     out = fake_data / "run"
 
     def launch(*overrides, **popen):
@@ -195,12 +207,9 @@ def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_da
     first.wait()
     assert json.loads(lock.read_text())["pid"] == first.pid  # left behind by the dead one
 
-    # The same folder again, trained afresh for one epoch (the killed run may be past it):
-    # the lock is taken over.
-    third = launch(
-        "schedule.max_epochs=1", "resume=false", stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    _, err = third.communicate(timeout=300)
-    assert third.returncode == 0, err[-3000:]
-    assert f"left by process {first.pid}, which is gone" in (out / "train.log").read_text()
+    # The same folder again, trained afresh (the killed run may be past its steps): the
+    # lock is taken over.
+    caplog.set_level(logging.WARNING, logger="stn.runs.lock")
+    train_into(fake_data, "run", "resume=false")
+    assert f"taking over {lock}, left by process {first.pid}, which is gone" in caplog.messages
     assert (out / "metrics.json").exists() and not lock.exists()
