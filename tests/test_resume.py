@@ -48,8 +48,10 @@ def test_a_folder_of_another_configuration_is_neither_skipped_nor_resumed(fake_d
 
 
 # 6 short epochs on generated MNIST: as a command (``_train``) or here (``_config``).
-SIX_EPOCHS = ["experiment=mnist_rts", "schedule.max_epochs=6", "data.val_size=200"]
-SIX_EPOCHS += ["data.subset=1500"]
+SIX_EPOCHS = [
+    *("experiment=mnist_rts", "schedule.max_epochs=6"),
+    *("data.val_size=200", "data.subset=1500"),
+]
 
 
 def _train(tmp_path, name):
