@@ -47,27 +47,16 @@ def test_a_folder_of_another_configuration_is_neither_skipped_nor_resumed(fake_d
     assert train(other) == json.loads((out / "metrics.json").read_text())["val/err"]  # skipped
 
 
-# 6 short epochs on generated MNIST: as a command (``_train``) or here (``_config``).
+# 6 short epochs on generated MNIST: as a command (``helpers.start``) or here (``_config``).
 SIX_EPOCHS = [
     *("experiment=mnist_rts", "schedule.max_epochs=6"),
     *("data.val_size=200", "data.subset=1500"),
 ]
 
 
-def _train(tmp_path, name):
-    """``python train.py SIX_EPOCHS`` into folder ``name``, started."""
-    cmd = [
-        *(sys.executable, "train.py", *SIX_EPOCHS),
-        f"paths.cache_dir={tmp_path / 'cache'}",
-        f"hydra.run.dir={tmp_path / name}",
-    ]
-    env = {**os.environ, "STN_DATA_DIR": str(tmp_path / "data")}
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, **quiet)
-
-
 def _config(tmp_path, name):
-    """The config ``_train`` runs, to train in this process into folder ``name``."""
+    """The config ``start(tmp_path, tmp_path / name, *SIX_EPOCHS)`` runs, to train in this
+    process into folder ``name``."""
     cfg = compose(SIX_EPOCHS, tmp_path)
     cfg.paths.output_dir = str(tmp_path / name)
     return cfg
@@ -75,7 +64,8 @@ def _config(tmp_path, name):
 
 def test_a_killed_run_resumes_to_the_same_result(tmp_path, caplog):
     write_fake_mnist(tmp_path / "data", n_train=1500, n_test=200)
-    run = _train(tmp_path, "killed")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
+    run = start(tmp_path, tmp_path / "killed", *SIX_EPOCHS, **quiet)
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     while not last.exists() and run.poll() is None:
         time.sleep(0.02)
