@@ -3,10 +3,15 @@
 # tables into experiments/ and draw each distortion's best ST-CNN (chosen on val/err).
 #
 #   bash scripts/reproduce_mnist.sh            # 30 epochs per run (the CPU budget)
-#   EPOCHS=10 bash scripts/reproduce_mnist.sh  # another budget, in its own folder
+#   EPOCHS=76 bash scripts/reproduce_mnist.sh  # another budget, in its own folder
 # Addition learns far slower (experiments/table4_mnist_addition.md), so it has a budget of its
 # own: ADDITION_EPOCHS, 100 unless set. (RUNS=folder, PAGES=folder and README=file move the
 # runs' parent folder, the pages and the headline elsewhere.)
+#
+# Each budget keeps its own record: the pages and the README hold a block per table and
+# budget (<!-- stn.runs.report table1_epochs30 --> ...), and the figures go to
+# experiments/figures/epochs<N>/. A budget a page has no block for is reported in its run
+# folder only (report.md), so no budget's tables overwrite another's.
 #
 # Resumable: finished runs are skipped and an interrupted one resumes from its last
 # checkpoint, so rerun it until every cell is filled. Extra arguments go to every sweep
@@ -22,24 +27,41 @@ pages=${PAGES:-experiments}
 sweep=(schedule.max_epochs="$epochs" hydra.sweep.dir="$dir" "$@")
 addition=(schedule.max_epochs="$addition_epochs" hydra.sweep.dir="$addition_dir" "$@")
 
+readme=${README:-README.md}
+report=("$py" -m stn.runs.report)
+
+block() {  # PAGE BLOCK RUNS REPORT-ARGS...: RUNS' tables into PAGE's BLOCK, if it has one
+    local page=$1 block=$2
+    shift 2
+    if ! grep -qsF "<!-- stn.runs.report $block -->" "$page"; then
+        echo "reproduce_mnist: $page has no $block block: that table stays in $1/report.md" >&2
+    elif [[ $mode == write ]]; then
+        "${report[@]}" "$@" --into "$page" --block "$block"
+    fi
+}
+blocks() {  # every page's block for this budget (mode=check: say now which are missing)
+    block "$pages/table1_distorted_mnist.md" "table1_epochs$epochs" "$dir" --tables table1
+    block "$pages/tc_cluttered_mnist.md" "tc_epochs$epochs" "$dir" --tables tc
+    block "$pages/table4_mnist_addition.md" "table4_epochs$addition_epochs" "$addition_dir" \
+        --tables table4
+    block "$readme" "table1_epochs$epochs" "$dir" --tables table1 --brief
+    block "$readme" "tc_epochs$epochs" "$dir" --tables tc --brief
+    block "$readme" "table4_epochs$addition_epochs" "$addition_dir" --tables table4 --brief
+}
+mode=check blocks
+
 "$py" train.py -m +sweep=table1 "${sweep[@]}"
 "$py" train.py -m +sweep=tc "${sweep[@]}"
 "$py" train.py -m experiment=mnist_addition model=fcn,cnn stn=none "${addition[@]}"
 "$py" train.py -m experiment=mnist_addition model=fcn stn=affine,projective,tps stn.n=1,2 \
     "${addition[@]}"
 
-report=("$py" -m stn.runs.report)
 "${report[@]}" "$dir" --tables table1,tc  # report.md and report.csv in each folder
 "${report[@]}" "$addition_dir" --tables table4
-"${report[@]}" "$dir" --tables table1 --into "$pages/table1_distorted_mnist.md"
-"${report[@]}" "$dir" --tables tc --into "$pages/tc_cluttered_mnist.md"
-"${report[@]}" "$addition_dir" --tables table4 --into "$pages/table4_mnist_addition.md"
-brief=(--brief --into "${README:-README.md}")  # the README has a block per table
-"${report[@]}" "$dir" --tables table1 "${brief[@]}" --block table1
-"${report[@]}" "$dir" --tables tc "${brief[@]}" --block tc
-"${report[@]}" "$addition_dir" --tables table4 "${brief[@]}" --block table4
-mkdir -p "$pages/figures"
+mode=write blocks
+figures=$pages/figures/epochs$epochs
+mkdir -p "$figures"
 for distortion in r rts p e tc; do
     "$py" -m stn.runs.figure "$dir/mnist_$distortion" --where model.name=cnn \
-        --out "$pages/figures/mnist_$distortion.png"
+        --out "$figures/mnist_$distortion.png"
 done
