@@ -49,8 +49,10 @@ def test_a_folder_of_another_configuration_is_neither_skipped_nor_resumed(fake_d
 
 # 6 short epochs on generated MNIST: as a command (``helpers.start``) or here (``_config``).
 SIX_EPOCHS = [
-    *("experiment=mnist_rts", "schedule.max_epochs=6"),
-    *("data.val_size=200", "data.subset=1500"),
+    "experiment=mnist_rts",
+    "schedule.max_epochs=6",
+    "data.val_size=200",
+    "data.subset=1500",
 ]
 
 
