@@ -23,3 +23,25 @@ def project_root() -> Path:
 def default_data_dir() -> Path:
     """``$STN_DATA_DIR`` if set, else ``<project root>/data``."""
     return Path(os.environ.get(ENV_VAR) or project_root() / "data")
+
+
+def commit(root: Path | None = None) -> str | None:
+    """The git commit the checkout ``root`` (default: the project's) is at, ``+dirty`` when
+    tracked files differ from it; ``None`` outside a git checkout."""
+    import subprocess
+
+    root = root or project_root()
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True
+        )
+        if head.returncode != 0:
+            return None
+        changed = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+        )
+    except OSError:  # no git
+        return None
+    return head.stdout.strip() + ("+dirty" if changed.stdout.strip() else "")

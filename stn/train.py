@@ -199,7 +199,8 @@ ARCHITECTURE = ("model", "stn", "in_shape", "num_classes")  # what a checkpoint 
 
 def choose_machine(cfg: DictConfig) -> None:
     """Resolve ``trainer.precision``, ``channels_last`` and ``threads`` (``auto``: by the
-    machine, see ``stn.hardware``) into ``cfg``, record the machine as ``cfg.machine``, set
+    machine, see ``stn.hardware``) into ``cfg``, record the machine as ``cfg.machine`` and the
+    code's git commit as ``cfg.commit``, set
     torch's threads, and log what was chosen."""
     import torch
 
@@ -215,6 +216,7 @@ def choose_machine(cfg: DictConfig) -> None:
         if cfg.data.get("workers", 0) is None:  # loader or cropping processes: the same share
             cfg.data.workers = cfg.threads
         cfg.machine = machine.describe()
+        cfg.commit = paths.commit()  # the code that trained it, for its record
     torch.set_num_threads(cfg.threads)
     log.info(
         "%s: %s (%s), %d cores for %d job(s) at once: precision %s, channels_last %s, "

@@ -62,7 +62,8 @@ def partial(config: dict) -> list[str]:
 # Keys that do not change what a run trains: runs that differ only in these are seeds of one
 # configuration (a key ending in "." covers its whole group).
 NOT_TRAINED = (
-    *("seed", "data.seed", "paths.", "machine.", "threads", "compile", "resume", "ckpt_path"),
+    *("seed", "data.seed", "paths.", "machine.", "commit", "threads", "compile", "resume"),
+    "ckpt_path",
     *("data.data_dir", "data.cache_dir"),  # the dataset's copies of paths.*
     *("train", "test"),
     *("trainer.accelerator", "data.workers", "trainer.log_every_n_steps"),

@@ -1,13 +1,30 @@
-"""One run as every tool sees it: its folder, config, status, logged scalars and time."""
+"""One run as every tool sees it: its folder, config, status, logged scalars and time.
+
+A run is read from its folder (TensorBoard event files) or from its record (the same
+scalars as ``scalars.csv``, see ``stn.runs.record``): both give the same ``Run``.
+"""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from stn.runs.folder import CONFIG, FAILED, METRICS, TENSORBOARD, partial, recorded_config
 
 DONE, UNFINISHED, CRASHED, UNREADABLE = "done", "unfinished", "failed", "unreadable"
+SCALARS = "scalars.csv"  # a record's scalars, in place of its TensorBoard events
+
+
+class Scalar(NamedTuple):
+    """One logged value: ``sitting`` counts the event files (a resumed run has several)."""
+
+    sitting: int
+    tag: str
+    step: int
+    wall_time: float
+    value: float
 
 
 @dataclass
@@ -32,21 +49,50 @@ class Run:
         return partial(self.config)
 
 
-def read_run(path: Path) -> Run:
-    """The run recorded in folder ``path`` (which holds ``config.yaml``)."""
+def event_scalars(path: Path) -> list[Scalar]:
+    """Every scalar logged to run folder ``path``'s TensorBoard events, sitting by sitting,
+    each tag's values in the order logged."""
     # tensorboard's reader takes seconds to import: only where runs are read, not for --help
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    config = recorded_config(path)
-    series: dict[str, list[float]] = {}
-    seconds = 0.0
-    for events in sorted((path / TENSORBOARD).glob("events.out.tfevents.*")):  # in time order
+    found = []
+    for sitting, events in enumerate(sorted((path / TENSORBOARD).glob("events.out.tfevents.*"))):
         acc = EventAccumulator(str(events), size_guidance={"scalars": 0}).Reload()
-        times = []
         for tag in acc.Tags()["scalars"]:
-            series.setdefault(tag, []).extend(float(e.value) for e in acc.Scalars(tag))
-            times += [e.wall_time for e in acc.Scalars(tag)]
-        seconds += max(times) - min(times) if times else 0.0
+            found += [
+                Scalar(sitting, tag, e.step, e.wall_time, float(e.value)) for e in acc.Scalars(tag)
+            ]
+    return found
+
+
+def record_scalars(path: Path) -> list[Scalar]:
+    """The scalars of the record in ``path`` (its ``scalars.csv``)."""
+    with open(path / SCALARS, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return [
+        Scalar(
+            int(r["sitting"]), r["tag"], int(r["step"]), float(r["wall_time"]), float(r["value"])
+        )
+        for r in rows
+    ]
+
+
+def scalars_of(path: Path) -> list[Scalar]:
+    """``path``'s scalars: a record's from its CSV, a run folder's from its events."""
+    return record_scalars(path) if (path / SCALARS).exists() else event_scalars(path)
+
+
+def read_run(path: Path) -> Run:
+    """The run recorded in folder ``path`` (which holds ``config.yaml``): a run folder or a
+    record."""
+    config = recorded_config(path)
+    logged = scalars_of(path)
+    series: dict[str, list[float]] = {}
+    sittings: dict[int, list[float]] = {}
+    for scalar in logged:
+        series.setdefault(scalar.tag, []).append(scalar.value)
+        sittings.setdefault(scalar.sitting, []).append(scalar.wall_time)
+    seconds = sum(max(times) - min(times) for times in sittings.values())
     # The last value; for the validation error the best (the tested checkpoint's).
     scalars = {tag: min(v) if tag == "val/err" else v[-1] for tag, v in series.items()}
     if (path / FAILED).exists():

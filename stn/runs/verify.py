@@ -1,0 +1,154 @@
+"""Check a record's number: ``python -m stn.runs.verify [RECORD_OR_FOLDER...]``.
+
+Rebuilds each recorded network through the registries (``stn.models.pretrained``; never from
+anything a record names), loads its weights, evaluates the real test set of its data config
+(its distortions regenerated from the recorded seed) in the recorded precision and memory
+format, and prints the recorded test error beside the recomputed one, in images.
+
+The count must be identical where the recorded precision runs on the same ISA. Elsewhere
+(another ISA, or bf16 emulated where the CPU has no native bf16) the kernels round
+differently, and up to ``--tolerance`` images (default ``TOLERANCE``, measured in
+``experiments/records.md``) may change their prediction. Exits 1 where a difference is larger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from stn.errors import UserError
+from stn.models.pretrained import FACTS, read_record
+
+# Images of a 10,000-image test set whose prediction may change between ISAs (or emulated
+# and native bf16): the largest change measured, doubled (experiments/records.md).
+TOLERANCE = 4
+
+
+@dataclass
+class Verdict:
+    """A record's test error, recorded and recomputed, as counts of misread images."""
+
+    name: str
+    images: int
+    recorded: int
+    recomputed: int
+    same_machine: bool
+    seconds: float
+
+    @property
+    def difference(self) -> int:
+        return abs(self.recomputed - self.recorded)
+
+    def ok(self, tolerance: int) -> bool:
+        return self.difference <= (0 if self.same_machine else tolerance)
+
+    def line(self, tolerance: int) -> str:
+        pct = lambda n: f"{100 * n / self.images:.2f} % ({n}/{self.images})"  # noqa: E731
+        allowed = "same ISA and precision: identical" if self.same_machine else f"≤ {tolerance}"
+        verdict = "ok" if self.ok(tolerance) else "MISMATCH"
+        return (
+            f"{self.name}: recorded {pct(self.recorded)}, recomputed {pct(self.recomputed)}, "
+            f"Δ {self.difference} images ({allowed}) {verdict}, {self.seconds:.1f} s"
+        )
+
+
+def find(paths: list[Path]) -> list[Path]:
+    """The records in ``paths``: each a record, or a folder of records."""
+    found = []
+    for path in paths:
+        records = sorted(p.parent for p in path.rglob(FACTS))
+        if not records:
+            raise UserError(f"{path} holds no record (no {FACTS} in or under it)")
+        found += records
+    return found
+
+
+def verify(path: Path, data_dir: Path, cache_dir: Path) -> Verdict:
+    """Evaluate the record in ``path`` on its test set, its data read from ``data_dir``."""
+    import torch
+
+    from stn import hardware
+    from stn.data.registry import create_datamodule
+    from stn.models.pretrained import load_record
+    from stn.tasks.classification import Classification
+
+    start = time.perf_counter()
+    config, facts, metrics = read_record(path)
+    net = load_record(path)
+    data = dict(config["data"], data_dir=str(data_dir), cache_dir=str(cache_dir), download=False)
+    data = create_datamodule(data)
+    data.setup("test")
+    precision = facts["precision"]
+    autocast = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+    channels_last = bool(facts.get("channels_last"))
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    wrong = images = 0
+    with torch.inference_mode():
+        for i, batch in enumerate(data.test_dataloader()):
+            x, y, _ = data.on_after_batch_transfer(batch, i)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            context = (
+                torch.autocast("cpu", dtype=autocast) if autocast else contextlib.nullcontext()
+            )
+            with context:
+                logits = net(x)
+            wrong += round(float(Classification.errors(logits, y)["err"]) * len(y) / 100)
+            images += len(y)
+    machine = hardware.detect("cpu")
+    recorded = facts["machine"]
+    same = recorded.get("accelerator") == "cpu" and recorded.get("isa") == machine.isa
+    return Verdict(
+        facts["name"],
+        images,
+        round(metrics["test/err"] * images / 100),
+        wrong,
+        same,
+        time.perf_counter() - start,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from stn.models.pretrained import records_dir
+    from stn.paths import default_data_dir, project_root
+
+    parser = argparse.ArgumentParser(
+        prog="stn-verify",
+        description="Recompute each record's test error from its weights and the real data.",
+    )
+    parser.add_argument(
+        "paths", type=Path, nargs="*", metavar="RECORD", help="records or folders of records"
+    )
+    parser.add_argument("--data-dir", type=Path, help="the datasets (default: as train.py)")
+    parser.add_argument("--cache-dir", type=Path, help="generated test sets (data/cache)")
+    parser.add_argument(
+        "--tolerance",
+        type=int,
+        default=TOLERANCE,
+        help=f"images that may differ on another ISA or precision path (default {TOLERANCE})",
+    )
+    args = parser.parse_args(argv)
+    if args.tolerance < 0:
+        parser.error(f"--tolerance {args.tolerance}: give a count of images, 0 or more")
+    data_dir = args.data_dir or default_data_dir()
+    cache_dir = args.cache_dir or project_root() / "data" / "cache"
+    failed = 0
+    try:
+        records = find(args.paths or [records_dir()])
+        for path in records:
+            verdict = verify(path, data_dir, cache_dir)
+            print(verdict.line(args.tolerance), flush=True)
+            failed += not verdict.ok(args.tolerance)
+    except UserError as err:
+        sys.exit(f"stn-verify: {err}")
+    print(f"{len(records) - failed} of {len(records)} records verified")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
