@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Reproduce Table 1, TC and Table 4 (MNIST addition) on the real MNIST, then write the
-# tables into experiments/ and draw each distortion's best ST-CNN (chosen on val/err).
+# Reproduce Table 1, TC and Table 4 (MNIST addition) on the real MNIST, record every run
+# into experiments/records/<table>_epochs<N>/, write the tables from those records into
+# experiments/ and the README, and draw each distortion's best ST-CNN (chosen on val/err).
 #
 #   bash scripts/reproduce_mnist.sh            # 30 epochs per run (the CPU budget)
 #   EPOCHS=76 bash scripts/reproduce_mnist.sh  # another budget, in its own folder
 # Addition learns far slower (experiments/table4_mnist_addition.md), so it has a budget of its
 # own: ADDITION_EPOCHS, 100 unless set. (RUNS=folder, PAGES=folder and README=file move the
-# runs' parent folder, the pages and the headline elsewhere.)
+# runs' parent folder, the pages and the headline elsewhere; RECORDS=folder the records.)
 #
 # Each budget keeps its own record: the pages and the README hold a block per table and
 # budget (<!-- stn.runs.report table1_epochs30 --> ...), and the figures go to
@@ -29,24 +30,28 @@ addition=(schedule.max_epochs="$addition_epochs" hydra.sweep.dir="$addition_dir"
 
 readme=${README:-README.md}
 report=("$py" -m stn.runs.report)
+records=${RECORDS:-experiments/records}
+table1=$records/table1_epochs$epochs
+tc=$records/tc_epochs$epochs
+table4=$records/table4_epochs$addition_epochs
 
 block() {  # PAGE BLOCK RUNS REPORT-ARGS...: RUNS' tables into PAGE's BLOCK, if it has one
     local page=$1 block=$2
     shift 2
     if ! grep -qsF "<!-- stn.runs.report $block -->" "$page"; then
-        echo "reproduce_mnist: $page has no $block block: that table stays in $1/report.md" >&2
+        echo "reproduce_mnist: $page has no $block block: that table stays in its records, $1" >&2
     elif [[ $mode == write ]]; then
         "${report[@]}" "$@" --into "$page" --block "$block"
     fi
 }
 blocks() {  # every page's block for this budget (mode=check: say now which are missing)
-    block "$pages/table1_distorted_mnist.md" "table1_epochs$epochs" "$dir" --tables table1
-    block "$pages/tc_cluttered_mnist.md" "tc_epochs$epochs" "$dir" --tables tc
-    block "$pages/table4_mnist_addition.md" "table4_epochs$addition_epochs" "$addition_dir" \
+    block "$pages/table1_distorted_mnist.md" "table1_epochs$epochs" "$table1" --tables table1
+    block "$pages/tc_cluttered_mnist.md" "tc_epochs$epochs" "$tc" --tables tc
+    block "$pages/table4_mnist_addition.md" "table4_epochs$addition_epochs" "$table4" \
         --tables table4
-    block "$readme" "table1_epochs$epochs" "$dir" --tables table1 --brief
-    block "$readme" "tc_epochs$epochs" "$dir" --tables tc --brief
-    block "$readme" "table4_epochs$addition_epochs" "$addition_dir" --tables table4 --brief
+    block "$readme" "table1_epochs$epochs" "$table1" --tables table1 --brief
+    block "$readme" "tc_epochs$epochs" "$tc" --tables tc --brief
+    block "$readme" "table4_epochs$addition_epochs" "$table4" --tables table4 --brief
 }
 mode=check blocks
 
@@ -58,6 +63,11 @@ mode=check blocks
 
 "${report[@]}" "$dir" --tables table1,tc  # report.md and report.csv in each folder
 "${report[@]}" "$addition_dir" --tables table4
+# Each finished run's record (config, metrics, scalars, facts, weights) for git: the pages'
+# tables are made from these, so a clone can check every number.
+"$py" -m stn.runs.record "$dir"/mnist_{r,rts,p,e} --into "$table1"
+"$py" -m stn.runs.record "$dir/mnist_tc" --into "$tc"
+"$py" -m stn.runs.record "$addition_dir/mnist_addition" --into "$table4"
 mode=write blocks
 figures=$pages/figures/epochs$epochs
 mkdir -p "$figures"

@@ -37,7 +37,7 @@ from pathlib import Path
 from stn.errors import MissingData, UsageError, UserError
 from stn.models.pretrained import FACTS, WEIGHTS
 from stn.runs.folder import BEST, CONFIG, FAILED, METRICS, recorded_config
-from stn.runs.run import DONE, SCALARS, Run, event_scalars, read_run
+from stn.runs.run import DONE, SCALARS, Run, event_scalars, find_runs, read_run
 
 COLUMNS = ("tag", "step", "epoch", "value", "wall_time", "sitting")
 
@@ -251,7 +251,9 @@ def main(argv: list[str] | None = None) -> None:
         prog="stn-record",
         description="Record finished runs (config, metrics, scalars, facts, weights) for git.",
     )
-    parser.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="finished run folders")
+    parser.add_argument(
+        "runs", type=Path, nargs="+", metavar="RUN", help="finished run folders, or folders of them"
+    )
     parser.add_argument(
         "--into", type=Path, required=True, help="the records folder (experiments/records/BLOCK)"
     )
@@ -259,12 +261,15 @@ def main(argv: list[str] | None = None) -> None:
         "--commit", help="the git commit that trained runs which do not record their own"
     )
     args = parser.parse_args(argv)
-    for path in args.runs:
-        if not (path / CONFIG).is_file():
-            parser.error(f"{path} is not a run folder (no {CONFIG})")
+    runs = []
+    for path in args.runs:  # a run folder, or a sweep's: every run under it
+        found = [path] if (path / CONFIG).is_file() else [r.path for r in find_runs(path)]
+        if not found:
+            parser.error(f"{path} is not a run folder and holds none (no {CONFIG})")
+        runs += found
     names: dict[str, Path] = {}
     try:
-        for path in args.runs:  # every run checked, and their names told apart, before writing
+        for path in runs:  # every run checked, and their names told apart, before writing
             name = checked(path, args.commit)[1]
             if name in names:
                 raise UsageError(

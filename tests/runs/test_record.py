@@ -152,7 +152,7 @@ def test_only_finished_full_runs_are_recorded(fake_data, capsys):
         smoke: "is a smoke or partial run (data.subset=300)",
         untested: "was never tested (no test/err in metrics.json)",
         unnamed: "overrides.yaml is missing: the command that trained",
-        fake_data / "data": "is not a run folder (no config.yaml)",
+        fake_data / "data": "is not a run folder and holds none (no config.yaml)",
     }
     good = _finished(fake_data, "good")
     for path, message in cases.items():
@@ -164,6 +164,8 @@ def test_only_finished_full_runs_are_recorded(fake_data, capsys):
         main([str(good), str(twin), "--into", str(out)])
     assert "would both be recorded as mnist_rts/st-cnn-aff-seed1" in str(stop.value.code)
     assert not out.exists()  # nothing written for any refused command
-    main([str(good), "--into", str(out)])
+    for path in (failed, unfinished, smoke, untested, unnamed, twin):
+        shutil.rmtree(path)
+    main([str(fake_data), "--into", str(out)])  # a folder of runs: each of them
     assert (out / "mnist_rts" / "st-cnn-aff-seed1" / "record.json").exists()
     assert sorted(p.name for p in (out / "mnist_rts").iterdir()) == ["st-cnn-aff-seed1"]
