@@ -14,6 +14,7 @@ from helpers import ROOT, SHARED_DATA
 
 from stn.models.pretrained import pretrained, pretrained_names, records_dir
 from stn.runs.report import COMMAND, block_span, render
+from stn.runs.verify import TOLERANCE
 
 RECORDS = records_dir()
 PAGES = [ROOT / "README.md", *sorted((ROOT / "experiments").glob("*.md"))]
@@ -111,7 +112,7 @@ def test_a_record_of_each_table_recomputes_its_test_error(name, tmp_path):
         pytest.skip(f"real MNIST not found under {SHARED_DATA}/MNIST/raw (set STN_DATA_DIR)")
     verdict = verify(RECORDS / name, SHARED_DATA, tmp_path / "cache")
     assert verdict.images == 10_000
-    assert verdict.ok(0 if verdict.same_machine else 4), verdict.line(4)
+    assert verdict.ok(TOLERANCE), verdict.line(TOLERANCE)
 
 
 @pytest.mark.slow
@@ -122,4 +123,4 @@ def test_every_record_recomputes_its_test_error(tmp_path):
         pytest.skip(f"real MNIST not found under {SHARED_DATA}/MNIST/raw (set STN_DATA_DIR)")
     for name in pretrained_names():
         verdict = verify(RECORDS / name, SHARED_DATA, tmp_path / "cache")
-        assert verdict.ok(4), verdict.line(4)
+        assert verdict.ok(TOLERANCE), verdict.line(TOLERANCE)

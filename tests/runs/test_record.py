@@ -118,6 +118,8 @@ def test_verify_recomputes_the_recorded_test_error(recorded, tmp_path, capsys):
     verdict = verify(record, root / "data", tmp_path / "cache")
     assert verdict.images == 100 and verdict.same_machine
     assert verdict.recomputed == verdict.recorded and verdict.ok(0)
+    other = verify(record, root / "data", tmp_path / "cache", "64-true")  # another precision
+    assert not other.same_machine and other.images == 100 and other.ok(15)
     # A record whose number was changed by hand: reported, and the command exits 1.
     copy = tmp_path / "records" / "changed"
     shutil.copytree(record, copy)
