@@ -131,3 +131,19 @@ def meta(name: str, config: dict, facts: dict, metrics: dict, size: int, sha256:
         "sha256": sha256,
         "file_size": size,
     }
+
+
+def main() -> None:
+    """``python -m stn.models.pretrained``: every recorded network, as a Markdown list."""
+    records = records_dir()
+    for name in pretrained_names(records):
+        _, facts, metrics = read_record(records / name)
+        paper = f" [paper {facts['paper']:g}]" if facts.get("paper") is not None else ""
+        print(
+            f"- `{name}`: test error {metrics['test/err']:.2f} %{paper}, "
+            f"{facts['network']['parameters']:,} parameters"
+        )
+
+
+if __name__ == "__main__":
+    main()

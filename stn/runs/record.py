@@ -27,6 +27,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -82,7 +83,8 @@ def record_name(run: Run) -> str:
 
 
 def check_recordable(run: Run) -> None:
-    """Refuse a run that is not a finished, full, tested run with its best checkpoint."""
+    """Refuse a run that is not a finished, full, validated and tested run with its best
+    checkpoint."""
     if (run.path / FAILED).exists():
         raise UsageError(f"{run.path} failed ({FAILED}): only a finished run is recorded")
     if run.status != DONE:
@@ -92,8 +94,12 @@ def check_recordable(run: Run) -> None:
             f"{run.path} is a smoke or partial run ({', '.join(run.partial)}): not recorded"
         )
     metrics = json.loads((run.path / METRICS).read_text())
-    if "test/err" not in metrics:
-        raise UsageError(f"{run.path} was never tested (no test/err in {METRICS}): not recorded")
+    for key, what in (("val/err", "never validated"), ("test/err", "never tested")):
+        if not math.isfinite(metrics.get(key, math.nan)):
+            raise UsageError(
+                f"{run.path} was {what} ({key} is {metrics.get(key, 'missing')} in {METRICS}): "
+                f"not recorded"
+            )
     if not (run.path / BEST).is_file():
         raise MissingData(f"{run.path / BEST} is missing: the tested network cannot be recorded")
 

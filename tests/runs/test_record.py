@@ -3,6 +3,7 @@ tool exactly as its run folder is, and checked against the data by stn.runs.veri
 
 import hashlib
 import json
+import math
 import shutil
 
 import pytest
@@ -139,35 +140,43 @@ def test_verify_recomputes_the_recorded_test_error(recorded, tmp_path, capsys):
     assert "holds no record" in str(stop.value.code)
 
 
-def test_only_finished_full_runs_are_recorded(fake_data, capsys):
-    out = fake_data / "records"
-    failed = _finished(fake_data, "failed")
-    (failed / "FAILED").touch()
-    unfinished = _finished(fake_data, "unfinished")
-    (unfinished / "metrics.json").unlink()
-    smoke = _finished(fake_data, "smoke", "data.subset=300")
-    untested = _finished(fake_data, "untested", "test=false")
-    unnamed = train_into(fake_data, "unnamed", *OVERRIDES[:2])  # no .hydra/overrides.yaml
+def test_only_finished_full_runs_are_recorded(recorded, tmp_path, capsys):
+    good = tmp_path / "good"
+    shutil.copytree(recorded[1], good)
+    runs = {}
+    for name in ("failed", "unfinished", "smoke", "untested", "unvalidated", "unnamed", "twin"):
+        runs[name] = tmp_path / name
+        shutil.copytree(good, runs[name])
+    (runs["failed"] / "FAILED").touch()
+    (runs["unfinished"] / "metrics.json").unlink()
+    config = runs["smoke"] / "config.yaml"
+    config.write_text(config.read_text().replace("subset: null", "subset: 300"))
+    metrics = json.loads((good / "metrics.json").read_text())
+    del metrics["test/err"]
+    (runs["untested"] / "metrics.json").write_text(json.dumps(metrics))
+    metrics = {**metrics, "val/err": math.nan, "test/err": 1.0}
+    (runs["unvalidated"] / "metrics.json").write_text(json.dumps(metrics))
+    (runs["unnamed"] / ".hydra" / "overrides.yaml").unlink()
     cases = {
-        failed: "failed (FAILED): only a finished run is recorded",
-        unfinished: "has no metrics.json: it is not finished",
-        smoke: "is a smoke or partial run (data.subset=300)",
-        untested: "was never tested (no test/err in metrics.json)",
-        unnamed: "overrides.yaml is missing: the command that trained",
-        fake_data / "data": "is not a run folder and holds none (no config.yaml)",
+        "failed": "failed (FAILED): only a finished run is recorded",
+        "unfinished": "has no metrics.json: it is not finished",
+        "smoke": "is a smoke or partial run (data.subset=300)",
+        "untested": "was never tested (test/err is missing in metrics.json)",
+        "unvalidated": "was never validated (val/err is nan in metrics.json)",
+        "unnamed": "overrides.yaml is missing: the command that trained",
+        "twin": "would both be recorded as mnist_rts/st-cnn-aff-seed1",
     }
-    good = _finished(fake_data, "good")
-    for path, message in cases.items():
+    out = tmp_path / "records"
+    for name, message in cases.items():
         with pytest.raises(SystemExit) as stop:
-            main([str(good), str(path), "--into", str(out)])  # one bad run stops them all
-        assert message in str(stop.value.code) + capsys.readouterr().err
-    twin = _finished(fake_data, "twin")
+            main([str(good), str(runs[name]), "--into", str(out)])  # one bad run stops all
+        assert message in str(stop.value.code), name
     with pytest.raises(SystemExit) as stop:
-        main([str(good), str(twin), "--into", str(out)])
-    assert "would both be recorded as mnist_rts/st-cnn-aff-seed1" in str(stop.value.code)
+        main([str(recorded[0] / "data"), "--into", str(out)])
+    assert "is not a run folder and holds none (no config.yaml)" in capsys.readouterr().err
     assert not out.exists()  # nothing written for any refused command
-    for path in (failed, unfinished, smoke, untested, unnamed, twin):
+    for path in runs.values():
         shutil.rmtree(path)
-    main([str(fake_data), "--into", str(out)])  # a folder of runs: each of them
+    main([str(tmp_path), "--into", str(out)])  # a folder of runs: each of them
     assert (out / "mnist_rts" / "st-cnn-aff-seed1" / "record.json").exists()
     assert sorted(p.name for p in (out / "mnist_rts").iterdir()) == ["st-cnn-aff-seed1"]
