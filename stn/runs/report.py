@@ -33,14 +33,17 @@ from stn.runs.run import CRASHED, DONE, UNREADABLE, Run, find_runs
 
 @dataclass
 class Cell:
-    """A table cell: its runs' values (one configuration, over seeds), or, where its runs
-    differ in more than the seed, each configuration apart (``configurations``: its
-    distinguishing options, and its own cell), never averaged together."""
+    """A table cell: its runs' values (one configuration, over seeds; a seed run again is
+    counted once, and its repeats as ``duplicates``), or, where its runs differ in more than
+    the seed, each configuration apart (``configurations``: its distinguishing options, and
+    its own cell), never averaged together."""
 
     values: list[float] = field(default_factory=list)
     minutes: list[float] = field(default_factory=list)
     unfinished: int = 0
     failed: int = 0
+    duplicates: int = 0
+    seeds: set = field(default_factory=set)
     configurations: list[tuple[str, Cell]] = field(default_factory=list)
 
     def mean_std(self) -> tuple[float | None, float | None]:
@@ -51,6 +54,11 @@ class Cell:
 
     def add(self, run: Run, table: Table) -> None:
         if run.status == DONE and table.metric in run.scalars:
+            seed = run.config.get("seed")
+            if seed in self.seeds:  # the same configuration and seed again: not a new sample
+                self.duplicates += 1
+                return
+            self.seeds.add(seed)
             error = run.scalars[table.metric]
             self.values.append(100 - error if table.accuracy else error)
             if run.minutes is not None:
@@ -110,6 +118,8 @@ def _cell_text(cell: Cell, paper: float | None) -> str:
         parts.append(f"{cell.unfinished} unfinished")
     if cell.failed:
         parts.append(f"{cell.failed} failed")
+    if cell.duplicates:
+        parts.append(f"{cell.duplicates} duplicate seed{'s' if cell.duplicates > 1 else ''}")
     return " ".join(parts)
 
 
@@ -150,7 +160,7 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = T
 
 CSV_FIELDS = [
     *("table", "row", "column", "configuration", "n", "mean", "std", "paper", "diff"),
-    *("minutes", "unfinished", "failed"),
+    *("minutes", "unfinished", "failed", "duplicates"),
 ]
 
 
@@ -164,7 +174,8 @@ def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> lis
             diff = mean - paper if mean is not None and paper is not None else None
             minutes = statistics.fmean(part.minutes) if part.minutes else None
             values = [name, row, col, options, len(part.values), mean, std, paper, diff, minutes]
-            rows.append(dict(zip(CSV_FIELDS, [*values, part.unfinished, part.failed], strict=True)))
+            counts = [part.unfinished, part.failed, part.duplicates]
+            rows.append(dict(zip(CSV_FIELDS, [*values, *counts], strict=True)))
     return rows
 
 

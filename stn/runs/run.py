@@ -7,6 +7,8 @@ scalars as ``scalars.csv``, see ``stn.runs.record``): both give the same ``Run``
 from __future__ import annotations
 
 import csv
+import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -39,14 +41,18 @@ class Run:
     scalars: dict[str, float] = field(default_factory=dict)
     minutes: float | None = None
     reason: str = ""
+    validated: bool = True  # a finished run with a finite best val/err (or not finished yet)
 
     def matches(self, selector: dict) -> bool:
         return all(self.config.get(key) == value for key, value in selector.items())
 
     @property
     def partial(self) -> list[str]:
-        """The options that make this a smoke or partial run (``stn.runs.folder.partial``)."""
-        return partial(self.config)
+        """The options that make this a smoke or partial run (``stn.runs.folder.partial``),
+        and ``no validation`` for a finished run that never validated (zero epochs,
+        ``max_steps`` before the first validation, a checkpoint only tested): no table cell
+        takes it."""
+        return partial(self.config) + ([] if self.validated else ["no validation"])
 
 
 def event_scalars(path: Path) -> list[Scalar]:
@@ -95,13 +101,16 @@ def read_run(path: Path) -> Run:
     seconds = sum(max(times) - min(times) for times in sittings.values())
     # The last value; for the validation error the best (the tested checkpoint's).
     scalars = {tag: min(v) if tag == "val/err" else v[-1] for tag, v in series.items()}
+    validated = True
     if (path / FAILED).exists():
         status = CRASHED
     elif (path / METRICS).exists():
         status = DONE
+        best = json.loads((path / METRICS).read_text()).get("val/err")
+        validated = isinstance(best, (int, float)) and math.isfinite(best)
     else:
         status = UNFINISHED
-    return Run(path, config, status, scalars, seconds / 60 if series else None)
+    return Run(path, config, status, scalars, seconds / 60 if series else None, "", validated)
 
 
 def find_runs(root: Path) -> list[Run]:

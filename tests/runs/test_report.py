@@ -70,7 +70,8 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     assert "Table 1" in md and "cluttered" in md and "Minutes per run" in md
     csv = (fake_data / "runs" / "report.csv").read_text().splitlines()
     assert (
-        csv[0] == "table,row,column,configuration,n,mean,std,paper,diff,minutes,unfinished,failed"
+        csv[0] == "table,row,column,configuration,n,mean,std,paper,diff,minutes,unfinished,failed,"
+        "duplicates"
     )
     assert len(csv) == 1 + 8 * 4 + 4
 
@@ -83,7 +84,10 @@ def test_accuracy_tables_show_100_minus_the_error():
     from stn.runs.run import DONE, Run
 
     config = {"task_name": "cub_2x", "data.size": 448}
-    runs = [Run(Path(f"r{s}"), config, DONE, {"test/err": err}) for s, err in ((0, 16), (1, 17))]
+    runs = [
+        Run(Path(f"r{s}"), {**config, "seed": s}, DONE, {"test/err": err})
+        for s, err in ((0, 16), (1, 17))
+    ]
     cells, placed = fill(TABLE3, runs)
     assert cells["2×ST-CNN 448px", "accuracy"].values == [84, 83] and len(placed) == 2
 
@@ -157,13 +161,16 @@ def test_runs_that_differ_in_more_than_the_seed_are_never_averaged(fake_data):
     _run(fake_data, "a", "experiment=mnist_rts", "seed=0")
     _run(fake_data, "b", "experiment=mnist_rts", "seed=1", "trainer.log_every_n_steps=1")
     _run(fake_data, "c", "experiment=mnist_rts", "schedule.lr=0.001")
+    _run(fake_data, "d", "experiment=mnist_rts", "seed=0", "trainer.log_every_n_steps=1")
     text, rows = report([fake_data / "runs"])
     cells = [r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS")]
-    # a and b are seeds of one configuration (the logging interval trains nothing); c is not.
-    assert {(r["configuration"], r["n"]) for r in cells} == {
-        ("schedule.lr=0.003", 2),
-        ("schedule.lr=0.001", 1),
+    # a and b are seeds of one configuration (the logging interval trains nothing); c is not;
+    # d is a's seed again: a duplicate, never a third sample.
+    assert {(r["configuration"], r["n"], r["duplicates"]) for r in cells} == {
+        ("schedule.lr=0.003", 2, 1),
+        ("schedule.lr=0.001", 1, 0),
     }
+    assert " (n=2) [0.5, " in text and "1 duplicate seed" in text
     assert "| — [0.5] 2 configurations (listed below) |" in text
     assert "- ST-CNN Aff, RTS, `schedule.lr=0.001`: " in text
 
@@ -228,3 +235,20 @@ def test_a_smoke_run_is_listed_apart_and_fills_no_cell(fake_data):
     (cell,) = [r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS")]
     assert cell["n"] == 1  # the full run alone
     assert f"- `{smoke}`: done, trainer.fast_dev_run=True" in text
+
+
+def test_a_finished_run_that_never_validated_fills_no_cell(tmp_path):
+    from stn.runs.run import read_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("task_name: mnist_r\nmodel:\n  name: fcn\n")
+    for metrics, partial in (
+        ('{"val/err": NaN, "test/err": 90.0}', ["no validation"]),  # schedule.max_epochs=0
+        ('{"test/err": 2.0}', ["no validation"]),  # a checkpoint only tested
+        ('{"val/err": 2.1, "test/err": 2.0}', []),
+    ):
+        (run / "metrics.json").write_text(metrics)
+        assert read_run(run).partial == partial
+    (run / "metrics.json").unlink()
+    assert read_run(run).partial == []  # still going: counted as unfinished in its cell
