@@ -1,9 +1,10 @@
 """The original MNIST digits: four IDX files in ``<data_dir>/MNIST/raw/``, checked, and
 downloaded there (with torchvision's downloader) when missing.
 
-A file that claims the official number of digits must be the official file (its MD5); any
-file must be a whole IDX file. So a truncated or overwritten file is said to be corrupt,
-never "missing", while small generated MNISTs (the tests') still load.
+Files are known by their content: a file that is another official file (its MD5), swapped
+or renamed, is named as such; a file that claims the official number of digits must be the
+official file; any file must be a whole IDX file. So a truncated or overwritten file is
+said to be corrupt, never "missing", while small generated MNISTs (the tests') still load.
 """
 
 from __future__ import annotations
@@ -68,21 +69,25 @@ def load_mnist(
 
 
 def _read_idx(path: Path) -> np.ndarray:
-    """The uint8 array of an IDX file, checked whole (and against the official MD5 when it
-    claims the official number of items)."""
+    """The uint8 array of an IDX file, checked whole, not another official file under this
+    name, and the official file when it claims the official number of items."""
     data = path.read_bytes()
     ndim = data[3] if len(data) >= 4 else 0
     dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = 4 + 4 * ndim + int(np.prod(dims, dtype=np.int64)) if dims else None
+    md5 = hashlib.md5(data).hexdigest()
+    other = next((name for name, (_, sum_) in FILES.items() if sum_ == md5), path.name)
+    if other != path.name:  # a train split that would test, or labels read as images
+        raise UsageError(
+            f"{path} is the official {other}, not {path.name}: the MNIST files are swapped or "
+            f"renamed. Give each of the four files its official name ({', '.join(FILES)})"
+        )
     problem = None
     if len(data) < 4 or data[:3] != b"\0\0\x08" or not 1 <= ndim <= 3:
         problem = "not a uint8 IDX file"
     elif len(data) != expected:
         problem = f"{len(data):,} bytes where its header promises {expected:,} (truncated?)"
-    elif (
-        dims[0] == FILES.get(path.name, (None,))[0]
-        and (md5 := hashlib.md5(data).hexdigest()) != FILES[path.name][1]
-    ):
+    elif dims[0] == FILES.get(path.name, (None,))[0] and md5 != FILES[path.name][1]:
         problem = f"MD5 {md5}, not the official {FILES[path.name][1]}"
     if problem:
         raise UsageError(

@@ -86,3 +86,33 @@ def test_offline_the_download_fails_at_once_with_the_message(tmp_path):
         load_mnist(tmp_path, train=False, download=True)
     assert [p.name for p in tmp_path.iterdir()] == ["MNIST"]
     assert mnist_files.raw_dir(tmp_path).is_dir() and not any(raw_dir(tmp_path).iterdir())
+
+
+def test_swapped_or_renamed_official_files_are_named(tmp_path, mnist_root):
+    """The test split under the training names would train on the 10k test digits and test
+    on the 60k training digits: refused, naming what each file really is."""
+    raw = raw_dir(tmp_path)
+    raw.mkdir(parents=True)
+    real = raw_dir(mnist_root)
+    for name, other in [
+        ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"),
+        ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"),
+        ("t10k-images-idx3-ubyte", "train-images-idx3-ubyte"),
+        ("t10k-labels-idx1-ubyte", "train-labels-idx1-ubyte"),
+    ]:
+        (raw / name).symlink_to(real / other)
+    for train, name, other in [
+        (True, "train-images-idx3-ubyte", "t10k-images-idx3-ubyte"),
+        (False, "t10k-images-idx3-ubyte", "train-images-idx3-ubyte"),
+    ]:
+        with pytest.raises(UsageError) as err:
+            load_mnist(tmp_path, train=train)
+        assert str(err.value).startswith(
+            f"{raw / name} is the official {other}, not {name}: the MNIST files are swapped"
+        )
+    (raw / "t10k-labels-idx1-ubyte").unlink()  # labels under the images' name
+    (raw / "t10k-labels-idx1-ubyte").symlink_to(real / "t10k-labels-idx1-ubyte")
+    (raw / "t10k-images-idx3-ubyte").unlink()
+    (raw / "t10k-images-idx3-ubyte").symlink_to(real / "t10k-labels-idx1-ubyte")
+    with pytest.raises(UsageError, match="is the official t10k-labels-idx1-ubyte, not t10k-imag"):
+        load_mnist(tmp_path, train=False)
