@@ -318,6 +318,20 @@ def test_a_diverging_run_stops_failed_with_advice_that_fits_its_precision(fake_d
     assert (out / "FAILED").exists() and not (out / "metrics.json").exists()
 
 
+def test_a_run_too_short_for_the_loss_check_fails_on_its_validation_loss(fake_data):
+    """Two steps at lr 1e6: too few for the training loss's patience, but the validation
+    loss shows the weights are no result: failed, and no metrics."""
+    from helpers import train_into
+
+    from stn.tasks.classification import Diverged
+
+    with pytest.raises(
+        Diverged, match=r"training diverged: the validation loss is .* after step 2"
+    ):
+        train_into(fake_data, "short", "schedule.lr=1e6", "trainer.precision=32-true")
+    assert not (fake_data / "short" / "metrics.json").exists()
+
+
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
 def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(precision):
     from stn.tasks.classification import DIVERGED, PATIENCE, Diverged
@@ -337,6 +351,10 @@ def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(prec
     with pytest.raises(Diverged, match="the loss is nan at step") as raised:
         task.check_divergence(math.nan, chance)
     assert ("trainer.precision=32-true" in str(raised.value)) == (precision == "bf16-mixed")
+    task.check_validation(DIVERGED * chance * 0.99, chance)  # high, but below the bound
+    for loss in (DIVERGED * chance, math.inf, math.nan):
+        with pytest.raises(Diverged, match=r"the validation loss is \S+ \(chance: 2.30\)"):
+            task.check_validation(loss, chance)
 
 
 def test_every_epoch_is_one_line_in_the_log_and_on_a_non_terminal_stdout(fake_data):

@@ -89,6 +89,7 @@ class Classification(pl.LightningModule):
             self.net.compile()
         self.preview: Tensor | None = None  # fixed validation images for the figure
         self.too_high = 0  # steps in a row with the loss above DIVERGED × chance
+        self.val_loss, self.val_chance = [0.0, 0], math.log(num_classes)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         upgrade(checkpoint)  # a run resumed from an older version's checkpoint
@@ -117,8 +118,13 @@ class Classification(pl.LightningModule):
     def _evaluate(self, batch: Batch, stage: str) -> None:
         x, y, box = batch
         logits = self(x)
+        loss = self.loss(logits, y)
+        if stage == "val":  # this process's share, for the divergence check
+            self.val_loss[0] += float(loss) * len(y)
+            self.val_loss[1] += len(y)
+            self.val_chance = y[0].numel() * math.log(logits.shape[-1])
         # sync_dist: under DDP, the mean over every process's share of the set.
-        self.log(f"{stage}/loss", self.loss(logits, y), batch_size=len(y), sync_dist=True)
+        self.log(f"{stage}/loss", loss, batch_size=len(y), sync_dist=True)
         for name, value in self.errors(logits, y).items():
             # Batch sizes weight the epoch's mean: images for err, true digits for digit_acc.
             n = len(y) if name == "err" else int((y != NO_DIGIT).sum())
@@ -147,15 +153,28 @@ class Classification(pl.LightningModule):
             else f"has stayed above {DIVERGED} × the chance loss ({chance:.2f}) for "
             f"{PATIENCE} steps (now {loss:.3g})"
         )
+        raise self.diverged(f"the loss {what} at step {self.global_step}")
+
+    def check_validation(self, loss: float, chance: float) -> None:
+        """Raise ``Diverged`` on a validation loss that is non-finite or at least ``DIVERGED``
+        × ``chance``: however few steps a run took, its weights are then no result."""
+        if math.isfinite(loss) and loss < DIVERGED * chance:
+            return
+        raise self.diverged(
+            f"the validation loss is {loss:.3g} (chance: {chance:.2f}) after step "
+            f"{self.global_step}"
+        )
+
+    def diverged(self, what: str) -> Diverged:
+        """The error for a run that diverged as ``what`` says, with the fix for its settings."""
         cfg = self.hparams.schedule
         precision = str(self._trainer.precision if self._trainer else "32-true")
         advice = "lower schedule.lr or schedule.loc_lr_factor"
         if not precision.startswith(("32", "64")):
             advice += ", or train in 32-true precision (trainer.precision=32-true)"
-        raise Diverged(
-            f"training diverged: the loss {what} at step {self.global_step}, with "
-            f"schedule.lr={cfg['lr']} and schedule.loc_lr_factor={cfg['loc_lr_factor']} in "
-            f"{precision} precision: {advice}"
+        return Diverged(
+            f"training diverged: {what}, with schedule.lr={cfg['lr']} and "
+            f"schedule.loc_lr_factor={cfg['loc_lr_factor']} in {precision} precision: {advice}"
         )
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
@@ -166,8 +185,14 @@ class Classification(pl.LightningModule):
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
+    def on_validation_epoch_start(self) -> None:
+        self.val_loss = [0.0, 0]  # summed loss, images
+
     def on_validation_epoch_end(self) -> None:
-        """Each ST's grid on the preview images, their resampling, and its θ histogram."""
+        """Stop a run whose validation loss diverged (``check_validation``); then each ST's
+        grid on the preview images, their resampling, and its θ histogram."""
+        if self.val_loss[1] and not self.trainer.sanity_checking:
+            self.check_validation(self.val_loss[0] / self.val_loss[1], self.val_chance)
         writer = getattr(self.logger, "experiment", None)
         if self.preview is None or not hasattr(writer, "add_image"):
             return
