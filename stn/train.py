@@ -35,7 +35,7 @@ from stn.runs.folder import (
     partial,
     recorded_config,
 )
-from stn.runs.lock import RunInUse, RunLock
+from stn.runs.lock import RunLock
 
 if TYPE_CHECKING:
     from stn.data.datamodule import SplitDataModule
@@ -58,10 +58,12 @@ def train(cfg: DictConfig) -> float:
     One process at a time writes a run folder (``stn.runs.lock``): the first process of a run
     holds its lock (further DDP processes write nothing of their own).
 
-    The run's folder records its resolved config (``config.yaml``) first and its final
-    metrics (``metrics.json``) last. With ``resume`` (the default), a run whose folder
-    holds ``metrics.json`` is finished and is skipped, and one with a last checkpoint
-    resumes from it, so re-running a sweep completes it. With ``train=false`` the
+    Nothing in the run's folder changes until every check has passed (a refused command
+    leaves it as it was); then it records its resolved config (``config.yaml``) first and
+    its final metrics (``metrics.json``) last, or ``FAILED`` if the run fails. With
+    ``resume`` (the default), a run whose folder holds ``metrics.json`` is finished and is
+    skipped, and one with a last checkpoint resumes from it, so re-running a sweep
+    completes it. With ``train=false`` the
     checkpoint ``ckpt_path`` is only tested (and ``test/err`` returned).
     """
     # The cheap checks first: a mistake they find is said before Lightning is imported.
@@ -108,12 +110,6 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
             "%s holds a smoke run (%s): training the full run in its place", out, ", ".join(stale)
         )
         retrain = True
-    if cfg.train:
-        (out / FAILED).unlink(missing_ok=True)  # tried again
-    if retrain:
-        shutil.rmtree(out / TENSORBOARD, ignore_errors=True)
-        shutil.rmtree(last.parent, ignore_errors=True)
-        done.unlink(missing_ok=True)
     ckpt_path = cfg.ckpt_path or (
         str(last) if cfg.resume and not retrain and last.exists() else None
     )
@@ -124,7 +120,6 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
     from stn.tasks.classification import Classification
 
     pl.seed_everything(cfg.seed, workers=True)
-    write_text_atomic(out / CONFIG, OmegaConf.to_yaml(container))
     task = Classification(
         model=container["model"],
         stn=container["stn"],
@@ -157,22 +152,38 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
         logger=logger,
         callbacks=[checkpoint, every_epoch, LearningRateMonitor(), EpochLog(MONITOR)],
     )
-    log.info("parameters: %d", sum(p.numel() for p in task.parameters()))
-    metrics, tested = {}, ckpt_path
+    # Every check passed: only now does the folder change. A run that fails from here on is
+    # marked failed; a command refused above left the folder as it was.
     if cfg.train:
-        trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
-        best = checkpoint.best_model_score or trainer.callback_metrics.get(MONITOR, math.nan)
-        metrics[MONITOR] = best
-        tested = "best" if checkpoint.best_model_path else None
-        if tested is None and not cfg.trainer.fast_dev_run:
-            log.warning("no validation ran (max_steps before an epoch's end?): testing the last")
-    if cfg.test or not cfg.train:
-        metrics.update(trainer.test(task, datamodule=datamodule, ckpt_path=tested)[0])
-    metrics = {k: float(v) for k, v in metrics.items()}
-    hparams = {k: str(v) if isinstance(v, list) else v for k, v in flatten(container).items()}
-    logger.log_hyperparams(hparams, metrics)
-    logger.finalize("success")  # close the event file that testing and hparams reopened
-    write_text_atomic(done, json.dumps(metrics, indent=2))
+        (out / FAILED).unlink(missing_ok=True)  # tried again
+    if retrain:
+        shutil.rmtree(out / TENSORBOARD, ignore_errors=True)
+        shutil.rmtree(last.parent, ignore_errors=True)
+        done.unlink(missing_ok=True)
+    write_text_atomic(out / CONFIG, OmegaConf.to_yaml(container))
+    log.info("parameters: %d", sum(p.numel() for p in task.parameters()))
+    try:
+        metrics, tested = {}, ckpt_path
+        if cfg.train:
+            trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
+            best = checkpoint.best_model_score or trainer.callback_metrics.get(MONITOR, math.nan)
+            metrics[MONITOR] = best
+            tested = "best" if checkpoint.best_model_path else None
+            if tested is None and not cfg.trainer.fast_dev_run:
+                log.warning(
+                    "no validation ran (max_steps before an epoch's end?): testing the last"
+                )
+        if cfg.test or not cfg.train:
+            metrics.update(trainer.test(task, datamodule=datamodule, ckpt_path=tested)[0])
+        metrics = {k: float(v) for k, v in metrics.items()}
+        hparams = {k: str(v) if isinstance(v, list) else v for k, v in config.items()}
+        logger.log_hyperparams(hparams, metrics)
+        logger.finalize("success")  # close the event file that testing and hparams reopened
+        write_text_atomic(done, json.dumps(metrics, indent=2))
+    except BaseException:
+        if not done.exists():  # a finished run's folder keeps its status
+            (out / FAILED).touch()
+        raise
     log.info("finished: %s (%s)", ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), done)
     return metrics[MONITOR if cfg.train else "test/err"]
 
@@ -264,18 +275,12 @@ def main(cfg: DictConfig) -> float:
     try:
         return train(cfg)
     except Exception as err:
-        out = Path(cfg.paths.output_dir)
-        # Failed (a run tried again clears it): no table takes it for one still going. Not
-        # another live process's folder, nor a finished run's: this try changed neither.
-        if not isinstance(err, RunInUse) and not (out / METRICS).exists():
-            out.mkdir(parents=True, exist_ok=True)
-            (out / FAILED).touch()
         user = isinstance(err, UserError) and os.environ.get("HYDRA_FULL_ERROR") != "1"
         if not multirun:
             if user:  # the message is the whole story: no traceback
                 sys.exit(f"error: {err}")
             raise
-        # One failing job of a sweep must not stop the others: record it and go on.
+        # One failing job of a sweep must not stop the others: say so and go on.
         job = HydraConfig.get().job.override_dirname
         if user:
             log.error("job failed: %s: %s", job, err)

@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
 from stn.data.registry import create_datamodule
+from stn.errors import UserError
 from stn.tasks.classification import Classification
 from stn.train import CONFIGS, train
 
@@ -405,8 +406,9 @@ def test_a_terminal_keeps_its_progress_bar_and_gets_no_epoch_lines(tmp_path):
 
 
 def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
-    """From the command line: one line on stderr, exit code 1, a FAILED marker; a mistake in
-    the config is said before Lightning is imported (the other messages: in-process tests)."""
+    """From the command line: one line on stderr, exit code 1; a mistake in the config is said
+    before Lightning is imported (the other messages: in-process tests), and leaves the run
+    folder as it was; a run that fails once started is marked FAILED."""
     nowhere = tmp_path / "nowhere" / "MNIST" / "raw"
     # Runs train.py as `python train.py ARGS` does, then says whether Lightning was imported.
     wrapper = (
@@ -421,9 +423,9 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         cmd = [sys.executable, "-c", wrapper, "train.py", *args, run_dir]
         return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
-    for args, message, lightning in [
-        (["threads=0"], "error: threads=0 must be a positive integer or auto", False),
-        ([], f"error: MNIST is not in {nowhere} and could not be downloaded", True),
+    for args, message, lightning, failed in [
+        (["threads=0"], "error: threads=0 must be a positive integer or auto", False, False),
+        ([], f"error: MNIST is not in {nowhere} and could not be downloaded", True, True),
     ]:
         done = cli(*args)
         assert done.returncode == 1
@@ -431,7 +433,8 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         assert done.stderr.count("\n") == 2  # the paragraph, then the wrapper's line
         assert done.stderr.endswith(f"lightning imported: {lightning}\n")
         assert "Traceback" not in done.stderr and "HYDRA_FULL_ERROR" not in done.stderr
-        assert (tmp_path / "run" / "FAILED").exists()
+        assert (tmp_path / "run" / "FAILED").exists() == failed
+        assert (tmp_path / "run" / "config.yaml").exists() == failed
     assert not any(nowhere.iterdir())  # a failed download leaves nothing
     # HYDRA_FULL_ERROR asks for the traceback. A finished run's folder keeps its status
     # whatever a later command gets wrong.
@@ -476,3 +479,29 @@ def test_an_unwritable_cache_folder_is_said_before_any_work(fake_data):
     with pytest.raises(UsageError, match=r"paths\.cache_dir=.*a_file/cache cannot be written"):
         train(cfg)
     assert not (fake_data / "out").exists()
+
+
+def test_a_refused_command_leaves_the_run_folder_as_it_was(fake_data):
+    """An unfinished run's folder, then commands refused for a missing checkpoint, an unknown
+    optimiser when retraining and a changed option on resume: not a byte of it changes, nor
+    is it marked."""
+    from helpers import train_into
+
+    run = train_into(fake_data, "run", "experiment=mnist_rts", "model=fcn", "stn=none")
+    (run / "metrics.json").unlink()  # interrupted: it would resume from last.ckpt
+
+    def snapshot():
+        return {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+    before = snapshot()
+    for overrides, error in [
+        (["ckpt_path=/nowhere/best.ckpt"], "no checkpoint at /nowhere/best.ckpt"),
+        # resume=false would train it afresh: its checkpoints and logs stay till it can
+        (["resume=false", "schedule.optimizer=rmsprop"], "unknown schedule.optimizer 'rmsprop'"),
+        (["schedule.lr=0.1"], "holds a run of another configuration (schedule.lr: 0.003 → 0.1)"),
+    ]:
+        with pytest.raises(UserError, match=re.escape(error)):
+            train_into(
+                fake_data, "run", "experiment=mnist_rts", "model=fcn", "stn=none", *overrides
+            )
+        assert snapshot() == before, overrides
