@@ -22,6 +22,7 @@ from pathlib import Path
 from torch import nn
 
 from stn.errors import MissingData, UsageError
+from stn.files import read_yaml
 from stn.paths import project_root
 
 FACTS = "record.json"
@@ -66,12 +67,10 @@ def pretrained(name: str, records: Path | None = None) -> nn.Module:
 def read_record(path: Path) -> tuple[dict, dict, dict]:
     """``(config, facts, metrics)`` of the record in ``path``: its nested ``config.yaml``,
     ``record.json`` and ``metrics.json``, read as data."""
-    from omegaconf import OmegaConf
-
     for file in (CONFIG, FACTS, METRICS, WEIGHTS):
         if not (path / file).is_file():
             raise MissingData(f"{path / file} is missing: is {path} a record?")
-    config = OmegaConf.to_container(OmegaConf.load(path / CONFIG), resolve=False)
+    config = read_yaml(path / CONFIG)
     facts = json.loads((path / FACTS).read_text())
     metrics = json.loads((path / METRICS).read_text())
     return config, facts, metrics

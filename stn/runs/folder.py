@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from stn.files import read_yaml
 
 CONFIG = "config.yaml"
 METRICS = "metrics.json"
@@ -37,7 +37,7 @@ def flatten(tree: dict, prefix: str = "") -> dict:
 
 def recorded_config(run: Path) -> dict:
     """The flat config recorded in folder ``run`` (``config.yaml``, read as data)."""
-    return flatten(OmegaConf.to_container(OmegaConf.load(run / CONFIG)))
+    return flatten(read_yaml(run / CONFIG))
 
 
 # Options that make a run smoke or partial: on when set (not null, false or 0) ...

@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from stn.errors import MissingData, UsageError, UserError
+from stn.files import read_yaml
 from stn.models.pretrained import FACTS, WEIGHTS
 from stn.runs.folder import BEST, CONFIG, FAILED, METRICS, recorded_config
 from stn.runs.run import DONE, SCALARS, Run, event_scalars, find_runs, read_run
@@ -120,15 +121,13 @@ def checked(path: Path, commit: str | None) -> tuple[Run, str, str, str]:
 def command(run: Path) -> str:
     """The command that trains ``run`` again: ``python train.py`` with its overrides (Hydra's
     ``.hydra/overrides.yaml``, read as data)."""
-    from omegaconf import OmegaConf
-
     overrides = run / ".hydra" / "overrides.yaml"
     if not overrides.is_file():
         raise MissingData(
             f"{overrides} is missing: the command that trained {run} is unknown, so it is not "
             f"recorded (runs of train.py write it)"
         )
-    words = [str(w) for w in OmegaConf.to_container(OmegaConf.load(overrides))]
+    words = [str(w) for w in read_yaml(overrides)]
     return " ".join(["python train.py", *(w for w in words if not w.startswith(LOCAL))])
 
 

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 from torch import Tensor
 
 from stn.data.batches import Batch
 from stn.data.datamodule import SplitDataModule
 from stn.data.registry import create_datamodule
 from stn.errors import MissingData, UsageError
+from stn.files import read_yaml
 from stn.runs.folder import BEST, CONFIG
 from stn.tasks.checkpoints import upgrade
 from stn.tasks.classification import Classification
@@ -51,7 +51,7 @@ def load_task(run: Path, checkpoint: str = BEST) -> Classification:
 def load_data(run: Path) -> SplitDataModule:
     """``run``'s data module, set up, from its ``config.yaml`` read as data."""
     _require(run, CONFIG)
-    config = OmegaConf.to_container(OmegaConf.load(run / CONFIG), resolve=False)
+    config = read_yaml(run / CONFIG)
     data = create_datamodule(config["data"])
     data.setup("test")
     return data

@@ -225,7 +225,8 @@ def test_an_unreadable_run_is_listed_with_its_reason_and_the_rest_reported(fake_
         (cell,) = [r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS")]
         assert cell["n"] == 1
         assert "### Unreadable runs (in no table)" in text
-        assert f"- `{broken}`: ParserError: while parsing a flow" in text
+        reason = f"UsageError: {broken}/config.yaml is not plain YAML data: while parsing a flow"
+        assert f"- `{broken}`: {reason}" in text
 
 
 def test_a_smoke_run_is_listed_apart_and_fills_no_cell(fake_data):
@@ -252,3 +253,26 @@ def test_a_finished_run_that_never_validated_fills_no_cell(tmp_path):
         assert read_run(run).partial == partial
     (run / "metrics.json").unlink()
     assert read_run(run).partial == []  # still going: counted as unfinished in its cell
+
+
+def test_an_unsafe_recorded_config_is_listed_unreadable_at_once(tmp_path):
+    """A kilobyte of nested aliases (billions of nodes once expanded), a tag that would build
+    a Python object and an oversized file: each run is listed with its reason, fast."""
+    import time
+
+    layers = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    layers += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    cases = {
+        "bomb": ("\n".join(layers) + "\n", "holds a YAML alias (*name) or no data"),
+        "python": ("x: !!python/object/apply:os.system ['true']\n", "is not plain YAML data"),
+        "huge": ("x: " + "y" * 1_100_000 + "\n", "bytes, more than a recorded config's"),
+    }
+    for name, (text, _) in cases.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.yaml").write_text(text)
+    start = time.perf_counter()
+    text, _ = report([tmp_path], brief=True)
+    assert time.perf_counter() - start < 10  # not the minutes and gigabytes of expanding it
+    for name, (_, reason) in cases.items():
+        line = next(line for line in text.splitlines() if f"/{name}`" in line)
+        assert "UsageError" in line and reason in line, line
