@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from stn.runs.arguments import count
 from stn.runs.folder import BEST, LAST
 from stn.runs.run import DONE, find_runs
 from stn.runs.trained import first_images, load
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", type=Path, nargs="+", help="run folders, or folders of runs")
     parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="last")
-    parser.add_argument("--n", type=int, default=1024, help="validation images")
+    parser.add_argument("--n", type=count(1), default=1024, help="validation images")
     args = parser.parse_args(argv)
     for root in args.runs:
         for run in find_runs(root):

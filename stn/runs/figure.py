@@ -20,6 +20,7 @@ import torch.nn.functional as F
 import torchvision.utils as vutils
 from torch import Tensor
 
+from stn.runs.arguments import count
 from stn.runs.folder import CONFIG
 from stn.runs.run import DONE, find_runs
 from stn.runs.trained import first_images, load
@@ -55,8 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a finished run folder")
     parser.add_argument("--out", type=Path, help="the PNG (default: RUN/figure.png)")
-    parser.add_argument("--n", type=int, default=8, help="test images drawn")
-    parser.add_argument("--scale", type=int, default=3, help="pixels per image pixel")
+    parser.add_argument("--n", type=count(1), default=8, help="test images drawn")
+    parser.add_argument("--scale", type=count(1), default=3, help="pixels per image pixel")
     parser.add_argument("--where", nargs="*", default=[], help="KEY=VALUE: choose among runs")
     args = parser.parse_args(argv)
     run = args.run

@@ -26,6 +26,7 @@ from pathlib import Path
 from stn.errors import UserError
 from stn.hardware import PRECISIONS
 from stn.models.pretrained import FACTS, read_record
+from stn.runs.arguments import count
 
 # Images of a 10,000-image test set whose prediction may change: in the recorded precision on
 # another ISA (0 measured), and in another precision (fp32 for bf16: up to 7 measured).
@@ -145,15 +146,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--tolerance",
-        type=int,
+        type=count(0),
         help=f"images that may differ on another ISA (default {TOLERANCE}) or in another "
         f"--precision (default {PRECISION_TOLERANCE})",
     )
     args = parser.parse_args(argv)
     if args.tolerance is None:
         args.tolerance = PRECISION_TOLERANCE if args.precision else TOLERANCE
-    if args.tolerance < 0:
-        parser.error(f"--tolerance {args.tolerance}: give a count of images, 0 or more")
     data_dir = args.data_dir or default_data_dir()
     cache_dir = args.cache_dir or project_root() / "data" / "cache"
     failed = 0
