@@ -130,7 +130,7 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
         compile=cfg.compile,
     )
     if ckpt_path:
-        check_checkpoint(ckpt_path, task.hparams)
+        check_checkpoint(ckpt_path, task.hparams, resumed=cfg.train)
         log.info("%s %s", "resuming from" if cfg.train else "evaluating", ckpt_path)
     from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
     from pytorch_lightning.loggers import TensorBoardLogger
@@ -244,8 +244,10 @@ def choose_machine(cfg: DictConfig) -> None:
     )
 
 
-def check_checkpoint(path: str, hparams: dict) -> None:
-    """Refuse, before any work, a checkpoint that is unreadable or of another model."""
+def check_checkpoint(path: str, hparams: dict, resumed: bool = False) -> None:
+    """Refuse, before any work, a checkpoint that is unreadable or of another model, or, to be
+    ``resumed``, one trained on another schedule but for its length (its optimiser and
+    scheduler would go on with the old one while the run's config said the new)."""
     import torch
 
     from stn.tasks.checkpoints import upgrade
@@ -267,6 +269,17 @@ def check_checkpoint(path: str, hparams: dict) -> None:
                 f"has {key}={hparams[key]!r}: give the experiment, model and stn it was "
                 f"trained with (see config.yaml beside its checkpoints folder)"
             )
+    # How long it trains may change; the rest of the schedule is restored with the optimiser.
+    lengths = ("max_epochs", "max_steps")
+    old, new = ({k: v for k, v in h.get("schedule", {}).items() if k not in lengths}
+                for h in (theirs, hparams))  # fmt: skip
+    changed = differences(flatten({"schedule": old}), flatten({"schedule": new}))
+    if resumed and changed:
+        raise UsageError(
+            f"checkpoint {path} was trained on another schedule ({'; '.join(changed)}), and a "
+            f"resumed run goes on with the one it started with: give the schedule it was "
+            f"trained with, or train afresh without ckpt_path"
+        )
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")

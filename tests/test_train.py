@@ -483,8 +483,8 @@ def test_an_unwritable_cache_folder_is_said_before_any_work(fake_data):
 
 def test_a_refused_command_leaves_the_run_folder_as_it_was(fake_data):
     """An unfinished run's folder, then commands refused for a missing checkpoint, an unknown
-    optimiser when retraining and a changed option on resume: not a byte of it changes, nor
-    is it marked."""
+    optimiser when retraining and a changed option on resume (by itself or from a checkpoint
+    given by hand): not a byte of it changes, nor is it marked."""
     from helpers import train_into
 
     run = train_into(fake_data, "run", "experiment=mnist_rts", "model=fcn", "stn=none")
@@ -499,6 +499,11 @@ def test_a_refused_command_leaves_the_run_folder_as_it_was(fake_data):
         # resume=false would train it afresh: its checkpoints and logs stay till it can
         (["resume=false", "schedule.optimizer=rmsprop"], "unknown schedule.optimizer 'rmsprop'"),
         (["schedule.lr=0.1"], "holds a run of another configuration (schedule.lr: 0.003 → 0.1)"),
+        # by hand, from its checkpoint: the optimiser would go on at the old rate
+        (
+            [f"ckpt_path={run}/checkpoints/last.ckpt", "schedule.lr=0.1"],
+            "was trained on another schedule (schedule.lr: 0.003 → 0.1), and a resumed run",
+        ),
     ]:
         with pytest.raises(UserError, match=re.escape(error)):
             train_into(
