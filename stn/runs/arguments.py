@@ -1,9 +1,15 @@
-"""Argument types the tools' command lines share: a wrong number is refused by the parser,
-with its usage line and exit code 2, before any run is read."""
+"""What the tools' command lines share: a wrong number is refused by the parser, with its
+usage line and exit code 2, before any run is read; an output file is checked before any
+work; and a user's mistake is one paragraph, as ``train.py`` gives it."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+from stn.errors import UsageError, UserError
 
 
 def count(minimum: int):
@@ -19,3 +25,29 @@ def count(minimum: int):
         return value
 
     return parse
+
+
+@contextlib.contextmanager
+def user_errors(prog: str):
+    """Answer a user's mistake as ``train.py`` does: ``prog: message``, one paragraph, exit
+    code 1, no traceback (a missing or unreadable file among them); anything else keeps its
+    traceback."""
+    try:
+        yield
+    except (UserError, OSError) as err:
+        message = (
+            f"{err.strerror}: {err.filename}" if isinstance(err, OSError) and err.filename else err
+        )
+        sys.exit(f"{prog}: {message}")
+
+
+def output_file(path: Path) -> Path:
+    """``path``, a file to be written, checked before any work: not a folder, its folder
+    made."""
+    if path.is_dir():
+        raise UsageError(f"--out {path} is a folder: give the file to write, e.g. {path}/out.png")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--out {path}: cannot make its folder ({err.strerror})") from err
+    return path

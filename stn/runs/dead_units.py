@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from stn.runs.arguments import count
+from stn.errors import MissingData
+from stn.runs.arguments import count, user_errors
 from stn.runs.folder import BEST, LAST
 from stn.runs.run import DONE, find_runs
 from stn.runs.trained import first_images, load
@@ -52,14 +53,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="last")
     parser.add_argument("--n", type=count(1), default=1024, help="validation images")
     args = parser.parse_args(argv)
-    for root in args.runs:
-        for run in find_runs(root):
-            if run.status != DONE:
-                continue
-            data, task = load(run.path, CHECKPOINTS[args.checkpoint])
-            counts = dead_units(task.net, first_images(data, "val", args.n))
-            text = ", ".join(f"{name} {dead}/{units}" for name, dead, units in counts)
-            print(f"{run.path}: {text or 'no ReLUs'}")
+    with user_errors("stn-dead-units"):
+        for root in args.runs:
+            runs = [run for run in find_runs(root) if run.status == DONE]
+            if not runs:
+                raise MissingData(f"{root} holds no finished run (a run folder with metrics.json)")
+            for run in runs:
+                data, task = load(run.path, CHECKPOINTS[args.checkpoint])
+                counts = dead_units(task.net, first_images(data, "val", args.n))
+                text = ", ".join(f"{name} {dead}/{units}" for name, dead, units in counts)
+                print(f"{run.path}: {text or 'no ReLUs'}")
 
 
 if __name__ == "__main__":

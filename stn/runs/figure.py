@@ -20,7 +20,8 @@ import torch.nn.functional as F
 import torchvision.utils as vutils
 from torch import Tensor
 
-from stn.runs.arguments import count
+from stn.errors import MissingData
+from stn.runs.arguments import count, output_file, user_errors
 from stn.runs.folder import CONFIG
 from stn.runs.run import DONE, find_runs
 from stn.runs.trained import first_images, load
@@ -48,7 +49,7 @@ def best_run(root: Path, where: dict[str, str]) -> Path:
         and all(str(run.config.get(key)) == value for key, value in where.items())
     ]
     if not runs:
-        raise FileNotFoundError(f"no finished run with STs under {root} matches {where}")
+        raise MissingData(f"no finished run with STs under {root} matches {where}")
     return min(runs, key=lambda run: run.scalars["val/err"]).path
 
 
@@ -60,15 +61,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=count(1), default=3, help="pixels per image pixel")
     parser.add_argument("--where", nargs="*", default=[], help="KEY=VALUE: choose among runs")
     args = parser.parse_args(argv)
-    run = args.run
-    if not (run / CONFIG).exists():
-        run = best_run(run, dict(item.split("=", 1) for item in args.where))
-        print(f"drawing {run}")
-    out = args.out or run / "figure.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image = render(run, args.n)[None]
-    vutils.save_image(F.interpolate(image, scale_factor=args.scale, mode="nearest"), out)
-    print(f"wrote {out}")
+    bad = [item for item in args.where if "=" not in item]
+    if bad:
+        parser.error(f"--where {' '.join(bad)}: give KEY=VALUE, e.g. model.name=cnn")
+    with user_errors("stn-figure"):
+        if args.out:
+            output_file(args.out)  # before any run is read
+        run = args.run
+        if not (run / CONFIG).exists():
+            run = best_run(run, dict(item.split("=", 1) for item in args.where))
+            print(f"drawing {run}")
+        out = args.out or run / "figure.png"
+        image = render(run, args.n)[None]
+        vutils.save_image(F.interpolate(image, scale_factor=args.scale, mode="nearest"), out)
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from stn.data.mnist import distort
 from stn.data.mnist_files import load_mnist
 from stn.nn import build_transform
 from stn.paths import default_data_dir
+from stn.runs.arguments import output_file, user_errors
 from stn.runs.trained import load, predictions
 
 CONFIGS = Path(__file__).parents[2] / "configs" / "data" / "distortion"
@@ -119,6 +120,17 @@ def main(argv: list[str] | None = None) -> None:
         "--runs", nargs="+", type=Path, help="finished runs: their test error on damaged digits"
     )
     args = parser.parse_args(argv)
+    known = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        parser.error(f"unknown distortion(s) {', '.join(unknown)}; valid: {', '.join(known)}")
+    with user_errors("stn-survey"):
+        _survey(args)
+
+
+def _survey(args: argparse.Namespace) -> None:
+    if args.out:
+        output_file(args.out)  # before any work
     if args.runs:
         print("| run | damaged: n, err (%) | intact: n, err (%) | all: n, err (%) |")
         print("|---|---|---|---|")
@@ -144,7 +156,6 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(images[:16])
     print("\n".join(lines))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
         vutils.save_image(sheet(rows), args.out)
         print(f"wrote {args.out}")
 

@@ -20,3 +20,34 @@ def test_a_wrong_number_is_refused_before_any_run_is_read(tmp_path, capsys, main
         main([str(tmp_path), *args])
     assert stop.value.code == 2 and message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "message"),
+    [
+        ("figure", ["{tmp}/none"], "stn-figure: no finished run with STs under {tmp}/none"),
+        ("figure", ["{tmp}", "--out", "{tmp}"], "stn-figure: --out {tmp} is a folder: give the"),
+        ("dead_units", ["{tmp}"], "stn-dead-units: {tmp} holds no finished run"),
+        ("survey", ["r", "--out", "/proc/none/x.png"], "stn-survey: --out /proc/none/x.png: ca"),
+    ],
+)
+def test_a_users_mistake_is_one_paragraph(tmp_path, tool, args, message):
+    """As train.py answers: the message alone (exit code 1 for sys.exit's string), checked
+    before any run or data is read."""
+    from stn.runs import survey
+
+    main = {"figure": figure.main, "dead_units": dead_units.main, "survey": survey.main}[tool]
+    with pytest.raises(SystemExit) as stop:
+        main([a.format(tmp=tmp_path) for a in args])
+    assert isinstance(stop.value.code, str)
+    assert stop.value.code.startswith(message.format(tmp=tmp_path)), stop.value.code
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_distortion_is_named_with_the_valid_ones(capsys):
+    from stn.runs import survey
+
+    with pytest.raises(SystemExit) as stop:
+        survey.main(["r", "xyz"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "unknown distortion(s) xyz; valid: e, p, p_ic," in err
