@@ -38,10 +38,15 @@ def records_dir() -> Path:
     return project_root() / "experiments" / "records"
 
 
+def find_records(root: Path) -> list[Path]:
+    """Every record in or under ``root``, in path order."""
+    return sorted(p.parent for p in root.rglob(FACTS))
+
+
 def pretrained_names(records: Path | None = None) -> list[str]:
     """Every recorded network's name (``<block>/<record>``), sorted."""
     records = records or records_dir()
-    return sorted(str(p.parent.relative_to(records)) for p in records.rglob(FACTS))
+    return [str(p.relative_to(records)) for p in find_records(records)]
 
 
 def pretrained(name: str, records: Path | None = None) -> nn.Module:

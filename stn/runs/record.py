@@ -44,16 +44,6 @@ from stn.runs.run import DONE, SCALARS, Run, event_scalars, find_runs, read_run
 COLUMNS = ("tag", "step", "epoch", "value", "wall_time", "sitting")
 
 
-def is_record(path: Path) -> bool:
-    """Whether ``path`` is a record (rather than a run folder)."""
-    return (path / FACTS).is_file()
-
-
-def find_records(root: Path) -> list[Path]:
-    """Every record under ``root`` (``root`` itself included), in path order."""
-    return sorted(p.parent for p in root.rglob(FACTS))
-
-
 def slug(label: str) -> str:
     """A table row's label as a name: ``ST-CNN Aff`` → ``st-cnn-aff``, ``2×ST-FCN`` →
     ``2xst-fcn``."""

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from stn.errors import UserError
 from stn.hardware import PRECISIONS
-from stn.models.pretrained import FACTS, read_record
+from stn.models.pretrained import FACTS, find_records, read_record
 from stn.runs.arguments import count
 
 # Images of a 10,000-image test set whose prediction may change: in the recorded precision on
@@ -65,7 +65,7 @@ def find(paths: list[Path]) -> list[Path]:
     """The records in ``paths``: each a record, or a folder of records."""
     found = []
     for path in paths:
-        records = sorted(p.parent for p in path.rglob(FACTS))
+        records = find_records(path)
         if not records:
             raise UserError(f"{path} holds no record (no {FACTS} in or under it)")
         found += records
