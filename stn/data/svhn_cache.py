@@ -54,6 +54,18 @@ def _fingerprint(path: Path) -> str:
     return f"{size}:{hashlib.sha1(head + tail).hexdigest()}"
 
 
+def _images_fingerprint(folder: Path) -> str:
+    """An identity of the split's PNGs the crops are cut from: each one's name, size and
+    modification time (so a changed, added or removed image rebuilds the crops)."""
+    h = hashlib.sha1()
+    for entry in sorted(
+        (e for e in os.scandir(folder) if e.name.endswith(".png")), key=lambda e: e.name
+    ):
+        info = entry.stat()
+        h.update(f"{entry.name}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
 def read_rgb(path: Path) -> Tensor:
     """An image file as ``(3, H, W)`` uint8 (grayscale and palette images converted)."""
     try:
@@ -101,6 +113,7 @@ def prepare(
         "enlarge": ENLARGE,
         "limit": limit,
         "source": _fingerprint(folder / "digitStruct.mat"),
+        "images": _images_fingerprint(folder),
     }
     path = Path(cache_dir) / f"svhn_{split}_{size}{f'_first{limit}' if limit else ''}.h5"
 

@@ -57,3 +57,7 @@ def test_generated_split_drops_long_sequences(tmp_path):
     image = svhn.read_rgb(folder / "4.png")
     expected = crop(image, crop_box(kept[2][1], 48, 96, 128), 128)
     assert torch.equal(out["images"][2], expected)
+    # A PNG changed after the crops were cut: they are cut again, from the new image.
+    Image.fromarray(np.zeros((48, 96, 3), np.uint8)).save(folder / "4.png")
+    again = svhn.prepare(tmp_path, tmp_path / "cache", "test", size=128, workers=2)
+    assert again["images"][2].sum() == 0 and torch.equal(again["images"][0], out["images"][0])
