@@ -1,8 +1,9 @@
 """Download SVHN's or CUB's archives into the data folder and extract them, where a machine
 has internet: ``python -m stn.data.download svhn|cub [--data-dir DIR]``.
 
-Each archive is fetched to ``<data_dir>/downloads/<name>.partial`` with a progress bar; an
-interrupted download resumes from its partial file (HTTP ``Range``). A finished archive is
+Each archive is fetched to ``<data_dir>/downloads/<name>.partial`` with a progress bar, and
+named ``<name>`` only once whole; an interrupted download resumes from its partial file
+(HTTP ``Range``). An archive that fails its check is deleted, saying why. A finished archive is
 checked (its MD5 where the source publishes one, CUB's), then extracted into a temporary
 folder beside its destination, checked there (the layout the DataModule reads), and moved
 into place: a failure at any step leaves no half-extracted dataset. MNIST needs none of
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import sys
 import tarfile
 import tempfile
@@ -72,32 +74,51 @@ DATASETS: dict[str, list[Archive]] = {
 }
 
 
-def fetch(url: str, path: Path, progress: bool = True) -> None:
+def fetch(url: str, path: Path, progress: bool = True, tries: int = 5) -> None:
     """Download ``url`` to ``path``, resuming from ``path.partial`` where a previous try
-    stopped; ``path`` appears only once the whole file is there."""
+    stopped; ``path`` appears only once the whole file is there: the length the server
+    promised, or, where it promised none, once it has nothing left to send (HTTP 416).
+
+    Raises:
+        OSError: the transfer ended short (``path.partial`` stays, to resume from).
+    """
     partial = path.with_name(path.name + ".partial")
-    done = partial.stat().st_size if partial.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={done}-"} if done else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=60)
-    except urllib.error.HTTPError as err:
-        if err.code != 416:  # 416: nothing left to send, the partial file is whole
-            raise
-        partial.replace(path)
-        return
-    with response:
-        if done and response.status != 206:  # the server ignored Range: start again
-            done = 0
-        total = int(response.headers.get("Content-Length", 0)) + done
-        bar = _bar(path.name, total, done) if progress else None
-        with partial.open("ab" if done else "wb") as out:
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-        if bar is not None:
-            bar.close()
-    partial.replace(path)
+    for _ in range(tries):
+        done = partial.stat().st_size if partial.exists() else 0
+        headers = {"Range": f"bytes={done}-"} if done else {}
+        try:
+            response = urllib.request.urlopen(
+                urllib.request.Request(url, headers=headers), timeout=60
+            )
+        except urllib.error.HTTPError as err:
+            if err.code != 416:  # 416: nothing left to send, the partial file is whole
+                raise
+            partial.replace(path)
+            return
+        with response:
+            restarted = bool(done) and response.status != 206  # the server ignored Range
+            before, done = done, 0 if restarted else done
+            length = response.headers.get("Content-Length")
+            total = int(length) + done if length is not None else None
+            bar = _bar(path.name, total or 0, done) if progress else None
+            with partial.open("ab" if done else "wb") as out:
+                try:
+                    while chunk := response.read(CHUNK):
+                        out.write(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+                except http.client.IncompleteRead as err:  # cut before the promised length
+                    out.write(err.partial)
+            if bar is not None:
+                bar.close()
+        size = partial.stat().st_size
+        if total is not None and size < total:
+            raise OSError(f"the transfer ended at {size:,} of {total:,} bytes")
+        if total is not None or (restarted and size == before):  # whole, as far as is known
+            partial.replace(path)
+            return
+        # No length promised: ask for what follows; a server with nothing left says 416.
+    raise OSError(f"{url} never said it had sent the whole file in {tries} tries")
 
 
 def _bar(name: str, total: int, done: int):
@@ -127,7 +148,7 @@ def install(archive: Archive, data_dir: Path, progress: bool = True) -> Path:
     if not path.exists():
         try:
             fetch(archive.url, path, progress)
-        except (urllib.error.URLError, OSError) as err:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
             raise MissingData(
                 f"cannot download {archive.url} ({err}); run this again to resume from "
                 f"{path}.partial, or download it yourself and extract it into "
@@ -146,8 +167,16 @@ def install(archive: Archive, data_dir: Path, progress: bool = True) -> Path:
             raise UsageError(f"{path} is not a whole archive ({err}): run this again") from err
         extracted = Path(temp) / target.name
         if not extracted.is_dir():
-            raise UsageError(f"{path} does not unpack to {target.name}/: is it the right file?")
-        archive.check(extracted)
+            path.unlink()
+            raise UsageError(
+                f"{path} does not unpack to {target.name}/, so it was deleted: is "
+                f"{archive.url} the right file?"
+            )
+        try:
+            archive.check(extracted)
+        except UsageError as err:  # a stale or incomplete archive: never extracted again
+            path.unlink()
+            raise UsageError(f"{err}; {path} was deleted: run this again") from err
         extracted.replace(target)
     path.unlink()
     return target

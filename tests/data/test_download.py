@@ -16,8 +16,9 @@ from stn.errors import MissingData, UsageError
 
 @pytest.fixture
 def server():
-    """``(base URL, files: {name: bytes}, ranges asked)``."""
-    files, ranges = {}, []
+    """``(base URL, files: {name: bytes}, ranges asked, options)``; options: ``no_length``
+    (promise no length) and ``cut`` (the next response stops after this many bytes)."""
+    files, ranges, options = {}, [], {"no_length": False, "cut": None}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -29,17 +30,23 @@ def server():
             if "Range" in self.headers:
                 ranges.append(self.headers["Range"])
                 start = int(self.headers["Range"].split("=")[1].rstrip("-"))
+                if start >= len(data):
+                    self.send_error(416)
+                    return
             self.send_response(206 if start else 200)
-            self.send_header("Content-Length", str(len(data) - start))
+            if not options["no_length"]:
+                self.send_header("Content-Length", str(len(data) - start))
             self.end_headers()
-            self.wfile.write(data[start:])
+            end = len(data) if options["cut"] is None else start + options["cut"]
+            options["cut"] = None
+            self.wfile.write(data[start:end])
 
         def log_message(self, *args):
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", files, ranges
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", files, ranges, options
     httpd.shutdown()
 
 
@@ -52,7 +59,7 @@ def _svhn_archive(tmp_path):
 
 
 def test_an_interrupted_download_resumes_and_extracts_checked(server, tmp_path):
-    base, files, ranges = server
+    base, files, ranges, _ = server
     files["train.tar.gz"] = data = _svhn_archive(tmp_path)
     archive = Archive(base + "train.tar.gz", hashlib.md5(data).hexdigest(), "SVHN/train",
                       _check_svhn)  # fmt: skip
@@ -69,7 +76,7 @@ def test_an_interrupted_download_resumes_and_extracts_checked(server, tmp_path):
 
 
 def test_a_corrupt_archive_is_refused_and_nothing_is_extracted(server, tmp_path):
-    base, files, _ = server
+    base, files, _, _ = server
     files["train.tar.gz"] = _svhn_archive(tmp_path)
     archive = Archive(base + "train.tar.gz", "0" * 32, "SVHN/train", _check_svhn)
     with pytest.raises(UsageError, match="arrived corrupt"):
@@ -83,8 +90,40 @@ def test_a_corrupt_archive_is_refused_and_nothing_is_extracted(server, tmp_path)
 
 
 def test_offline_it_says_how_to_resume_or_do_it_by_hand(server, tmp_path):
-    base, _, _ = server
+    base, _, _, _ = server
     archive = Archive(base + "missing.tar.gz", None, "SVHN/test", _check_svhn)
     with pytest.raises(MissingData, match=r"run this again to resume from .*missing\.tar\.gz"):
         install(archive, tmp_path / "data", progress=False)
     assert not (tmp_path / "data" / "SVHN" / "test").exists()
+
+
+def test_a_transfer_cut_short_stays_partial_and_resumes(server, tmp_path):
+    """Cut before the promised length, or with no length promised: never taken for whole."""
+    base, files, ranges, options = server
+    files["train.tar.gz"] = data = _svhn_archive(tmp_path)
+    archive = Archive(base + "train.tar.gz", None, "SVHN/train", _check_svhn)
+    partial = tmp_path / "data" / "downloads" / "train.tar.gz.partial"
+    options["cut"] = 1000
+    with pytest.raises(MissingData, match=r"ended at 1,000 of .* bytes\); run this again to res"):
+        install(archive, tmp_path / "data", progress=False)
+    assert partial.read_bytes() == data[:1000]
+    options.update(no_length=True, cut=500)  # no length: asks again until the server says 416
+    folder = install(archive, tmp_path / "data", progress=False)
+    assert ranges == ["bytes=1000-", "bytes=1500-", f"bytes={len(data)}-"]
+    assert len(list(folder.glob("*.png"))) == 5 and not partial.exists()
+
+
+def test_an_archive_that_fails_its_check_is_deleted_with_the_reason(server, tmp_path):
+    base, files, _, _ = server
+    write_fake_svhn(tmp_path / "src", {"train": 3, "extra": 0, "test": 0})
+    (tmp_path / "src" / "SVHN" / "train" / "2.png").unlink()  # an incomplete archive
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(tmp_path / "src" / "SVHN" / "train", arcname="train")
+    files["train.tar.gz"] = buffer.getvalue()
+    archive = Archive(base + "train.tar.gz", None, "SVHN/train", _check_svhn)
+    with pytest.raises(UsageError, match=r"2\.png is missing: the archive is incomplete; .* was "
+                       r"deleted: run this again"):  # fmt: skip
+        install(archive, tmp_path / "data", progress=False)
+    assert list((tmp_path / "data" / "downloads").iterdir()) == []  # never extracted again
+    assert not (tmp_path / "data" / "SVHN" / "train").exists()
