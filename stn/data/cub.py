@@ -37,6 +37,39 @@ def load_image(path: Path, size: int) -> tuple[Tensor, tuple[int, int]]:
     return torch.from_numpy(np.array(image)).permute(2, 0, 1).contiguous(), original
 
 
+def image_problem(path: Path) -> str | None:
+    """Why the image at ``path`` cannot be read, found cheaply (missing, empty, not an image,
+    a JPEG without its end marker: cut short), or ``None``."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return "empty"
+        with Image.open(path) as image:  # reads the header only
+            kind = image.format
+        if kind == "JPEG":
+            with path.open("rb") as file:
+                file.seek(max(0, size - 1024))
+                if b"\xff\xd9" not in file.read():
+                    return "a JPEG cut short (no end marker)"
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError) as err:
+        return f"not a readable image ({err})"
+    return None
+
+
+def check_images(paths: list[Path]) -> None:
+    """Refuse, before any training, images that ``image_problem`` finds, naming them."""
+    problems = [(p, why) for p in paths if (why := image_problem(p)) is not None]
+    if problems:
+        listed = "; ".join(f"{p}: {why}" for p, why in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise UsageError(
+            f"{len(problems)} of the {len(paths)} CUB images this run reads cannot be read: "
+            f"{listed}{more}. Re-extract CUB_200_2011.tgz (python -m stn.data.download cub)"
+        )
+
+
 class CUBImages(Dataset):
     """The images ``rows`` of ``meta`` at ``size`` px, flipped at random if ``flip``, as uint8
     (a quarter of float32's bytes to pass from the worker processes)."""
@@ -102,6 +135,8 @@ class CUB200(SplitDataModule):
         meta = read_cub_metadata(self.root)
         rows = torch.arange(len(meta.ids))
         train_rows, test_rows = rows[meta.train][: self.subset], rows[~meta.train][: self.subset]
+        # Every image of every split, checked now: not mid-epoch in a loader, nor after training.
+        check_images([meta.paths[i] for i in torch.cat([train_rows, test_rows]).tolist()])
         labels = meta.labels[train_rows]
         self.check_val_size(len(labels), f"the training images of {self.root}")
         train, val = stratified_split(labels, self.val_size, self.seed)

@@ -211,3 +211,29 @@ def test_loaders_batch_every_image_once_in_a_seeded_order(cub_root):
     assert all(torch.equal(a, b) for a, (_, b, _) in zip(again, train, strict=True))
     test = torch.cat([y for _, y, _ in data.test_dataloader()])
     assert torch.equal(test, data.sets["test"].meta.labels[data.sets["test"].rows])
+
+
+def test_unreadable_images_are_named_before_any_training(cub_root, tmp_path):
+    """A missing, an empty, a truncated and a non-JPEG image: all named at setup, before a
+    loader worker would meet them mid-epoch (or the test set after all of training)."""
+    root = tmp_path / "CUB_200_2011"
+    shutil.copytree(cub_root, root)
+    meta = read_cub_metadata(root)
+    missing, empty, cut, text = meta.paths[0], meta.paths[1], meta.paths[2], meta.paths[-1]
+    missing.unlink()
+    empty.write_bytes(b"")
+    cut.write_bytes(cut.read_bytes()[:-2048])  # the header whole, the end gone
+    text.write_text("not an image")
+    data = CUB200(data_dir=str(tmp_path), cache_dir="", size=64, batch_size=8, val_size=30)
+    with pytest.raises(ValueError) as err:
+        data.setup("fit")
+    message = str(err.value)
+    assert message.startswith("4 of the 543 CUB images this run reads cannot be read: ")
+    for path, why in [
+        (missing, "missing"),
+        (empty, "empty"),
+        (cut, "a JPEG cut short (no end marker)"),
+        (text, "not a readable image"),
+    ]:
+        assert f"{path}: {why}" in message
+    assert message.endswith("Re-extract CUB_200_2011.tgz (python -m stn.data.download cub)")
