@@ -226,3 +226,33 @@ def test_datamodule_splits_and_caches(tmp_path):
     assert len(list((tmp_path / "cache").iterdir())) == 2
     fresh = next(iter(dm.train_dataloader())).image
     assert fresh.shape == (32, 1, 42, 42)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("rts", {"scale": [-1, 0]}, "data.distortion.scale=[-1, 0] must be two numbers [low, "),
+        ("rts", {"scale": [1.2, 0.7]}, "data.distortion.scale=[1.2, 0.7] must be two numbers"),
+        ("r", {"angle": "abc"}, "data.distortion.angle='abc' must be a number of degrees"),
+        ("r", {"angle": float("nan")}, "data.distortion.angle=nan must be a number"),
+        ("rts", {"canvas": 20}, "data.distortion.canvas=20 must be an integer of at least 28"),
+        ("p", {"corner_std": -5.0}, "data.distortion.corner_std=-5.0 must be a number of pix"),
+        ("p", {"folds": "maybe"}, "data.distortion.folds='maybe' must be 'keep' or 'redraw'"),
+        ("e", {"grid_size": 1}, "data.distortion.grid_size=1 must be an integer of at least 2"),
+        ("tc", {"clutter_size": 40}, "data.distortion.clutter_size=40 must be an integer in"),
+    ],
+)
+def test_an_impossible_parameter_is_refused_with_what_is_allowed(name, params, message):
+    with pytest.raises(ValueError) as err:
+        check_distortion(name, params)
+    assert str(err.value).startswith(message)
+
+
+def test_every_configured_distortion_passes_its_checks():
+    from omegaconf import OmegaConf
+
+    from stn.train import CONFIGS
+
+    for path in sorted((CONFIGS / "data" / "distortion").glob("*.yaml")):
+        params = OmegaConf.to_container(OmegaConf.load(path))
+        check_distortion(params.pop("name"), params)
