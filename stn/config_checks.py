@@ -1,12 +1,17 @@
 """What a run is configured with, checked before any data is loaded or any folder written:
-its numbers, its network's options and its cache folder (the dataset's options are checked
-as its DataModule is built, which imports Lightning; ``stn.train``). A wrong one stops
-the run at once, naming the key, the value and what is allowed."""
+its numbers, its length, its trainer's options, its network's options and its cache
+folder (the dataset's options are checked as its DataModule is built, which imports
+Lightning; ``stn.train``). A wrong one stops the run at once, naming the key, the value and
+what is allowed."""
 
 from __future__ import annotations
 
+import ast
+import difflib
+import importlib.util
 import math
 import os
+from functools import cache
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -45,6 +50,51 @@ def check_numbers(cfg: DictConfig) -> None:
             raise UsageError(f"{key}={value!r} must be {kind}: give e.g. {key}=1")
         if minimum is not None and value < minimum:
             raise UsageError(f"{key}={value!r} must be {kind} of at least {minimum}")
+
+
+def check_length(cfg: DictConfig) -> None:
+    """Raise ``UsageError`` unless the run has a length: ``max_epochs`` of at least 1, or -1
+    with ``max_steps`` of at least 1 (zero epochs would record a run that never validated,
+    and -1 with -1 would never end)."""
+    trainer = cfg.trainer
+    epochs, steps = trainer.get("max_epochs"), trainer.get("max_steps")
+    if trainer.get("fast_dev_run") or epochs is None:
+        return
+    if epochs == 0 or (epochs == -1 and (steps is None or steps < 1)):
+        raise UsageError(
+            f"schedule.max_epochs={epochs} with schedule.max_steps={steps} trains for no length: "
+            f"give schedule.max_epochs of at least 1, or -1 with schedule.max_steps of at least 1"
+        )
+
+
+# Trainer arguments the suite sets itself, from its own options.
+SET_BY_THE_SUITE = ("logger", "callbacks")
+
+
+@cache
+def trainer_arguments() -> frozenset[str]:
+    """The arguments of Lightning's ``Trainer``, read from its source, not imported (the
+    import takes seconds): what ``trainer.*`` may hold."""
+    spec = importlib.util.find_spec("pytorch_lightning")  # finds it without importing it
+    source = Path(spec.submodule_search_locations[0]) / "trainer" / "trainer.py"
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ClassDef) and node.name == "Trainer":
+            init = next(f for f in node.body if getattr(f, "name", None) == "__init__")
+            return frozenset(a.arg for a in init.args.args[1:] + init.args.kwonlyargs)
+    raise RuntimeError(f"no class Trainer in {source}")  # a Lightning this suite does not know
+
+
+def check_trainer(cfg: DictConfig) -> None:
+    """Raise ``UsageError`` for a ``trainer.*`` key Lightning's Trainer does not take (a typo
+    such as ``trainer.max_epoch``) or one the suite sets itself, naming the nearest."""
+    known = trainer_arguments() - set(SET_BY_THE_SUITE)
+    for key in cfg.trainer:
+        if key in SET_BY_THE_SUITE:
+            raise UsageError(f"trainer.{key} is set by the suite: remove it")
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=3)
+            hint = f"; did you mean {', '.join(f'trainer.{k}' for k in near)}?" if near else ""
+            raise UsageError(f"trainer.{key} is not an option of Lightning's Trainer{hint}")
 
 
 def check_cache_folder(cfg: DictConfig) -> None:

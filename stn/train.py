@@ -20,7 +20,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from stn import hardware, paths
-from stn.config_checks import check_cache_folder, check_numbers, check_options
+from stn.config_checks import (
+    check_cache_folder,
+    check_length,
+    check_numbers,
+    check_options,
+    check_trainer,
+)
 from stn.errors import MissingData, UsageError, UserError
 from stn.files import write_text_atomic
 from stn.runs.folder import (
@@ -68,6 +74,8 @@ def train(cfg: DictConfig) -> float:
     """
     # The cheap checks first: a mistake they find is said before Lightning is imported.
     check_numbers(cfg)
+    check_length(cfg)
+    check_trainer(cfg)
     check_options(cfg)
     choose_machine(cfg)
     from stn.data.registry import create_datamodule

@@ -458,6 +458,15 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         ("threads=0", "threads=0 must be a positive integer or auto"),
         ("trainer.precision=bf16", "trainer.precision='bf16' is not one of: auto,"),
         ("channels_last=maybe", "channels_last='maybe' must be true, false or auto"),
+        (
+            "+trainer.max_epoch=1",
+            "trainer.max_epoch is not an option of Lightning's Trainer; "
+            "did you mean trainer.max_epochs",
+        ),
+        ("+trainer.logger=false", "trainer.logger is set by the suite: remove it"),
+        ("schedule.max_epochs=0", "schedule.max_epochs=0 with schedule.max_steps=-1 trains for"),
+        ("schedule.max_epochs=-1", "schedule.max_epochs=-1 with schedule.max_steps=-1 trains"),
+        ("data.distortion.scale=[-1,0]", "data.distortion.scale=[-1, 0] must be two numbers"),
     ],
 )
 def test_config_values_are_checked_before_any_work(fake_data, override, message):
@@ -510,3 +519,14 @@ def test_a_refused_command_leaves_the_run_folder_as_it_was(fake_data):
                 fake_data, "run", "experiment=mnist_rts", "model=fcn", "stn=none", *overrides
             )
         assert snapshot() == before, overrides
+
+
+def test_the_trainer_arguments_read_from_source_are_lightnings():
+    """Read without importing Lightning: they must be what its Trainer takes."""
+    import inspect
+
+    import pytorch_lightning as pl
+
+    from stn.config_checks import trainer_arguments
+
+    assert trainer_arguments() == set(list(inspect.signature(pl.Trainer).parameters))
