@@ -530,3 +530,10 @@ def test_the_trainer_arguments_read_from_source_are_lightnings():
     from stn.config_checks import trainer_arguments
 
     assert trainer_arguments() == set(list(inspect.signature(pl.Trainer).parameters))
+
+
+def test_parallel_sts_of_no_transform_are_refused(fake_data):
+    """``stn=none stn.n=2`` would train a plain network recorded as a 2× one."""
+    with pytest.raises(UserError, match=r"stn\.n=2 asks for parallel STs, but stn=none has none"):
+        train(compose(["stn=none", "stn.n=2"], fake_data))
+    assert not (fake_data / "out").exists()

@@ -86,6 +86,13 @@ class MnistST:
     pool: int = 1
     shared: bool = True
 
+    def __post_init__(self) -> None:
+        if self.transform == "none" and self.n != 1:  # (pool and shared: experiment defaults)
+            raise UsageError(
+                f"stn.n={self.n} asks for parallel STs, but stn=none has none: remove stn.n, "
+                f"or choose a transform (stn=affine|projective|tps)"
+            )
+
 
 @dataclass(frozen=True)
 class FCN:
