@@ -71,7 +71,12 @@ def load_mnist(
 def _read_idx(path: Path) -> np.ndarray:
     """The uint8 array of an IDX file, checked whole, not another official file under this
     name, and the official file when it claims the official number of items."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:  # a folder in its place, no permission, a failing disk
+        raise UsageError(
+            f"{path} cannot be read ({err.strerror}): put the official uncompressed file there"
+        ) from err
     ndim = data[3] if len(data) >= 4 else 0
     dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = 4 + 4 * ndim + int(np.prod(dims, dtype=np.int64)) if dims else None

@@ -116,3 +116,14 @@ def test_swapped_or_renamed_official_files_are_named(tmp_path, mnist_root):
     (raw / "t10k-images-idx3-ubyte").symlink_to(real / "t10k-labels-idx1-ubyte")
     with pytest.raises(UsageError, match="is the official t10k-labels-idx1-ubyte, not t10k-imag"):
         load_mnist(tmp_path, train=False)
+
+
+def test_a_folder_in_place_of_a_file_is_named(tmp_path):
+    write_fake_mnist(tmp_path)
+    path = raw_dir(tmp_path) / "t10k-images-idx3-ubyte"
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(
+        UsageError, match=r"t10k-images-idx3-ubyte cannot be read \(Is a directory\)"
+    ):
+        load_mnist(tmp_path, train=False)
