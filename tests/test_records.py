@@ -18,7 +18,7 @@ from stn.runs.verify import TOLERANCE
 
 RECORDS = records_dir()
 PAGES = [ROOT / "README.md", *sorted((ROOT / "experiments").glob("*.md"))]
-BLOCK = re.compile(r"<!-- stn\.runs\.report ?([\w-]*) -->")
+BLOCK = re.compile(r"^<!-- stn\.runs\.report ?([\w-]*) -->$", re.M)
 
 
 def _blocks() -> list[tuple[Path, str]]:
