@@ -162,7 +162,7 @@ def test_only_finished_full_runs_are_recorded(recorded, tmp_path, capsys):
         "unfinished": "has no metrics.json: it is not finished",
         "smoke": "is a smoke or partial run (data.subset=300)",
         "untested": "was never tested (test/err is missing in metrics.json)",
-        "unvalidated": "was never validated (val/err is nan in metrics.json)",
+        "unvalidated": "is a smoke or partial run (no validation): not recorded",
         "unnamed": "overrides.yaml is missing: the command that trained",
         "twin": "would both be recorded as mnist_rts/st-cnn-aff-seed1",
     }

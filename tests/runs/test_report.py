@@ -23,7 +23,7 @@ def _run(root, name, *overrides):
 def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     seeds = [_run(fake_data, f"st_cnn_{s}", "experiment=mnist_rts", f"seed={s}") for s in (0, 1)]
     _run(fake_data, "fcn", "experiment=mnist_rts", "model=fcn", "stn=none", "test=false")
-    _run(fake_data, "cnn", "experiment=mnist_rts", "stn=none", "schedule.optimizer=rmsprop")
+    _run(fake_data, "cnn", "experiment=mnist_rts", "stn=none", "data.val_size=100000")
     _run(fake_data, "two", "experiment=mnist_rts", "stn.n=2")
 
     text, rows = report([fake_data / "runs"])
