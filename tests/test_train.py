@@ -352,6 +352,12 @@ def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(prec
     with pytest.raises(Diverged, match="the loss is nan at step") as raised:
         task.check_divergence(math.nan, chance)
     assert ("trainer.precision=32-true" in str(raised.value)) == (precision == "bf16-mixed")
+    task.too_high = 0  # the last training loss was sound: eval-mode statistics lag, no more
+    task.check_validation(DIVERGED * chance * 10, chance)
+    for loss in (math.inf, math.nan):
+        with pytest.raises(Diverged, match=r"the validation loss is \S+ \(chance: 2.30\)"):
+            task.check_validation(loss, chance)
+    task.too_high = 1  # ... and was not
     task.check_validation(DIVERGED * chance * 0.99, chance)  # high, but below the bound
     for loss in (DIVERGED * chance, math.inf, math.nan):
         with pytest.raises(Diverged, match=r"the validation loss is \S+ \(chance: 2.30\)"):

@@ -156,9 +156,12 @@ class Classification(pl.LightningModule):
         raise self.diverged(f"the loss {what} at step {self.global_step}")
 
     def check_validation(self, loss: float, chance: float) -> None:
-        """Raise ``Diverged`` on a validation loss that is non-finite or at least ``DIVERGED``
-        × ``chance``: however few steps a run took, its weights are then no result."""
-        if math.isfinite(loss) and loss < DIVERGED * chance:
+        """Raise ``Diverged`` on a validation loss that is non-finite, or at least ``DIVERGED``
+        × ``chance`` while the last training loss was too (``too_high``): however few steps a
+        run took, its weights are then no result. A high validation loss alone is not enough:
+        after a step or two of a fresh batch-normalised network (Inception), eval mode's
+        running statistics have not caught up with the weights, which are sound."""
+        if math.isfinite(loss) and (loss < DIVERGED * chance or not self.too_high):
             return
         raise self.diverged(
             f"the validation loss is {loss:.3g} (chance: {chance:.2f}) after step "
