@@ -63,13 +63,18 @@ def rts(
     canvas: int = 42,
     angle: float = 45.0,
     scale: tuple[float, float] = (0.7, 1.2),
+    shift: float | None = None,
 ) -> tuple[Tensor, Tensor]:
     """RTS: rotation U(±angle), scale U(scale), at a random place where the scaled digit's
-    square fits the canvas (centred when it does not)."""
+    square fits the canvas (centred when it does not); with ``shift``, the centre moves by
+    U(±shift) pixels in x and y instead, whatever the scale."""
     n = len(digits)
     rad = torch.deg2rad(_uniform(n, -angle, angle, gen))
     s = _uniform(n, *scale, gen)
-    room = (1 - DIGIT * s / canvas).clamp(min=0)  # how far the centre may move
+    if shift is None:
+        room = (1 - DIGIT * s / canvas).clamp(min=0)  # how far the centre may move
+    else:
+        room = torch.full((n,), 2 * shift / canvas)  # pixels → normalised canvas units
     centre = (2 * torch.rand(n, 2, generator=gen) - 1) * room.unsqueeze(1)
     theta = _similarity(rad, s, centre, canvas)
     return _warp(digits, "affine", theta, canvas), theta
@@ -202,6 +207,10 @@ RULES = {
     "angle": (lambda v: _number(v, 0, 180), "a number of degrees in [0, 180]"),
     "scale": (_range, "two numbers [low, high] with 0 < low <= high"),
     "canvas": (lambda v: _integer(v, DIGIT), f"an integer of at least {DIGIT} (the digit's size)"),
+    "shift": (
+        lambda v: v is None or _number(v, 0),
+        "null (wherever the scaled digit fits) or a number of pixels, 0 or more",
+    ),
     "corner_std": (lambda v: _number(v, 0), "a number of pixels, 0 or more"),
     "std": (lambda v: _number(v, 0), "a number of pixels, 0 or more"),
     "grid_size": (lambda v: _integer(v, 2), "an integer of at least 2"),

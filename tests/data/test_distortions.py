@@ -62,6 +62,22 @@ def test_rts_scale_and_position_bounds():
     assert (centre.abs() <= (1 - 28 * scales / 42).unsqueeze(1) + 1e-4).all()
 
 
+def test_rts_with_a_shift_moves_the_centre_by_at_most_that_many_pixels_at_every_scale():
+    """``shift=7``: the unscaled 28-px frame placed where it fits the 42-px canvas. The
+    default draws are unchanged by the option (so recorded test sets stay the same)."""
+    default, theta = _run("rts", _digits(2000))
+    unset, _ = _run("rts", _digits(2000), shift=None)
+    assert torch.equal(default, unset)
+    _, theta = _run("rts", _digits(2000), shift=7.0)
+    a, t = theta.view(-1, 2, 3)[:, :, :2], theta.view(-1, 2, 3)[:, :, 2]
+    pixels = torch.linalg.solve(a, -t) * 42 / 2  # the digit's centre, pixels from the canvas's
+    assert pixels.abs().max() <= 7 + 1e-3 and pixels.abs().max() > 6.9
+    large = scale_of(theta, 42) > 1.1  # the default would keep these within ±4.2 px
+    assert pixels[large].abs().max() > 6.5
+    _, theta = _run("rts", _digits(100), shift=0.0)
+    assert theta.view(-1, 2, 3)[:, :, 2].abs().max() < 1e-6  # centred
+
+
 def test_rotated_bar_turns_by_the_sampled_angle():
     """The distorted image's principal axis is the bar's (vertical) turned by the angle."""
     images, theta = _run("r", _digits(16))
@@ -236,6 +252,7 @@ def test_datamodule_splits_and_caches(tmp_path):
         ("r", {"angle": "abc"}, "data.distortion.angle='abc' must be a number of degrees"),
         ("r", {"angle": float("nan")}, "data.distortion.angle=nan must be a number"),
         ("rts", {"canvas": 20}, "data.distortion.canvas=20 must be an integer of at least 28"),
+        ("rts", {"shift": -1}, "data.distortion.shift=-1 must be null (wherever the scaled"),
         ("p", {"corner_std": -5.0}, "data.distortion.corner_std=-5.0 must be a number of pix"),
         ("p", {"folds": "maybe"}, "data.distortion.folds='maybe' must be 'keep' or 'redraw'"),
         ("e", {"grid_size": 1}, "data.distortion.grid_size=1 must be an integer of at least 2"),
