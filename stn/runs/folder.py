@@ -77,7 +77,11 @@ def trained(key: str) -> bool:
 
 
 # Options added after runs were recorded, with the value every run recorded before had.
-ADDED = {"data.distortion.corners": "any", "data.distortion.folds": "keep"}
+ADDED = {
+    "data.distortion.corners": "any",
+    "data.distortion.folds": "keep",
+    "data.distortion.shift": None,
+}
 
 
 def differences(recorded: dict, config: dict) -> list[str]:

@@ -276,3 +276,36 @@ def test_an_unsafe_recorded_config_is_listed_unreadable_at_once(tmp_path):
     for name, (_, reason) in cases.items():
         line = next(line for line in text.splitlines() if f"/{name}`" in line)
         assert "UsageError" in line and reason in line, line
+
+
+def test_validation_view_sets_runs_apart_without_a_test_number(tmp_path, capsys):
+    """``--validation`` on two records: their differing options, best val/err (the value
+    metrics.json holds), the last epoch's mean training loss (recomputed from the CSV with
+    the csv module), minutes and machine; no test number anywhere."""
+    import csv
+
+    from helpers import ROOT
+
+    records = ROOT / "experiments" / "records"
+    paths = [records / f"table1_epochs{n}" / "mnist_rts" / "fcn" for n in (76, 30)]
+    if not all(p.is_dir() for p in paths):
+        pytest.skip("the Table 1 FCN records are not in this checkout")
+    main([*map(str, paths), "--validation", "--out", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert "on the validation split (no test numbers)" in text and "test/" not in text
+    with open(tmp_path / "report.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    for path, row in zip(paths, rows, strict=True):
+        assert row["run"] == str(path)
+        epochs = json.loads((path / "record.json").read_text())["network"]  # trained budget
+        assert row["options"].startswith(f"schedule.max_epochs={row['epochs']}")
+        assert float(row["val_err"]) == json.loads((path / "metrics.json").read_text())["val/err"]
+        with open(path / "scalars.csv", newline="") as file:
+            logged = [r for r in csv.DictReader(file) if r["tag"] == "train/loss"]
+        last = [float(r["value"]) for r in logged if r["epoch"] == logged[-1]["epoch"]]
+        assert abs(float(row["train_loss"]) - statistics.fmean(last)) < 1e-9
+        assert epochs["epoch"] < int(row["epochs"])
+        assert "bf16-mixed" in row["machine"] or "32-true" in row["machine"]
+    with pytest.raises(SystemExit):
+        main([str(paths[0]), "--validation", "--tables", "table1"])
+    assert "--validation shows no paper table" in capsys.readouterr().err
