@@ -25,6 +25,30 @@ ONEDNN_BF16_ISAS = ("AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "
 
 
 @dataclass(frozen=True)
+class HardwareOptions:
+    """``trainer.precision``, ``channels_last`` and ``threads`` as configured (``auto``: the
+    machine chooses, ``choose_*``), checked without looking at the machine or importing torch."""
+
+    precision: str = AUTO
+    channels_last: bool | str = AUTO
+    threads: int | str = AUTO
+
+    def __post_init__(self) -> None:
+        if self.precision != AUTO and str(self.precision) not in PRECISIONS:
+            raise UsageError(
+                f"trainer.precision={self.precision!r} is not one of: {AUTO}, "
+                f"{', '.join(PRECISIONS)}"
+            )
+        if self.channels_last != AUTO and not isinstance(self.channels_last, bool):
+            raise UsageError(f"channels_last={self.channels_last!r} must be true, false or {AUTO}")
+        threads = self.threads
+        if threads != AUTO and (
+            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+        ):
+            raise UsageError(f"threads={threads!r} must be a positive integer or {AUTO}")
+
+
+@dataclass(frozen=True)
 class Machine:
     """What a run trains on: ``accelerator`` (``cpu`` or ``gpu``), the device's ``name`` (CPU
     model or GPU name), its ``isa`` (the CPU's vector ISA as ATen uses it, with ``+AMX`` /
@@ -106,11 +130,7 @@ def choose_precision(machine: Machine, precision: str = AUTO) -> str:
     """``precision`` unless ``auto``: then ``bf16-mixed`` where the device computes bf16
     natively, else ``32-true`` on a CPU and ``16-mixed`` on a GPU."""
     if precision != AUTO:
-        if str(precision) not in PRECISIONS:
-            raise UsageError(
-                f"trainer.precision={precision!r} is not one of: {AUTO}, {', '.join(PRECISIONS)}"
-            )
-        return str(precision)
+        return str(HardwareOptions(precision=precision).precision)
     if machine.native_bf16:
         return "bf16-mixed"
     return "16-mixed" if machine.accelerator == "gpu" else "32-true"
@@ -121,9 +141,7 @@ def choose_channels_last(machine: Machine, channels_last: bool | str = AUTO) -> 
     every configuration measured (fp32 and bf16, AVX2 and AMX CPUs, GPUs' tensor cores)."""
     if channels_last == AUTO:
         return True
-    if not isinstance(channels_last, bool):
-        raise UsageError(f"channels_last={channels_last!r} must be true, false or {AUTO}")
-    return channels_last
+    return HardwareOptions(channels_last=channels_last).channels_last
 
 
 def concurrent_jobs(launcher: dict | None, cores: int) -> int:
@@ -142,6 +160,4 @@ def choose_threads(machine: Machine, jobs: int, threads: int | str = AUTO) -> in
     (at least one), so that ``jobs`` concurrent jobs never oversubscribe them."""
     if threads == AUTO:
         return max(1, machine.cores // max(1, jobs))
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise UsageError(f"threads={threads!r} must be a positive integer or {AUTO}")
-    return threads
+    return HardwareOptions(threads=threads).threads

@@ -27,6 +27,7 @@ from stn.config_checks import (
     check_options,
     check_trainer,
 )
+from stn.data.options import check_data
 from stn.errors import MissingData, UsageError, UserError
 from stn.files import write_text_atomic
 from stn.runs.folder import (
@@ -42,6 +43,7 @@ from stn.runs.folder import (
     recorded_config,
 )
 from stn.runs.lock import RunLock
+from stn.tasks.schedule import schedule_options
 
 if TYPE_CHECKING:
     from stn.data.datamodule import SplitDataModule
@@ -76,7 +78,10 @@ def train(cfg: DictConfig) -> float:
     check_numbers(cfg)
     check_length(cfg)
     check_trainer(cfg)
-    check_options(cfg)
+    hardware.HardwareOptions(cfg.trainer.get("precision", "auto"), cfg.channels_last, cfg.threads)
+    schedule_options(OmegaConf.to_container(cfg.schedule, resolve=True))
+    check_options(cfg)  # the network's, then the data's: these import torch (~2 s)
+    check_data(OmegaConf.to_container(cfg.data, resolve=True))
     choose_machine(cfg)
     from stn.data.registry import create_datamodule
 

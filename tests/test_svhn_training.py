@@ -48,7 +48,7 @@ def test_splits_hold_every_kept_record_once(fake_svhn):
 def test_bad_settings_say_which_and_what_is_valid(fake_svhn, tmp_path):
     root, records = fake_svhn
     n = sum(len(boxes) <= 5 for s in ("train", "extra") for _, boxes in records[s])
-    with pytest.raises(ValueError, match=r"data\.size must be one of 64, 128"):
+    with pytest.raises(ValueError, match=r"data\.size=96 must be one of 64, 128"):
         MultiDigitSVHN(**_common(root), val_size=6, size=96)
     with pytest.raises(ValueError, match="train and/or extra"):
         MultiDigitSVHN(**_common(root), val_size=6, train_splits=["test"])

@@ -431,6 +431,9 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
 
     for args, message, lightning, failed in [
         (["threads=0"], "error: threads=0 must be a positive integer or auto", False, False),
+        (["schedule.optimizer=adamw"], "error: schedule.optimizer='adamw' is not", False, False),
+        (["data.distortion.angle=abc"], "error: data.distortion.angle='abc' must", False, False),
+        (["+data.foo=1"], "error: data.foo=1 is not an option of the mnist dataset", False, False),
         ([], f"error: MNIST is not in {nowhere} and could not be downloaded", True, True),
     ]:
         done = cli(*args)
@@ -473,6 +476,11 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         ("schedule.max_epochs=0", "schedule.max_epochs=0 with schedule.max_steps=-1 trains for"),
         ("schedule.max_epochs=-1", "schedule.max_epochs=-1 with schedule.max_steps=-1 trains"),
         ("data.distortion.scale=[-1,0]", "data.distortion.scale=[-1, 0] must be two numbers"),
+        ("data.workers=-1", "data.workers=-1 must be null (one per usable core) or an integer"),
+        ("data.train_distortions=new", "data.train_distortions='new' must be 'fresh' or 'fixed'"),
+        ("schedule.scheduler=step", "schedule.scheduler=step needs schedule.step_size, an int"),
+        ("schedule.optimizer=adamw", "schedule.optimizer='adamw' is not one of: sgd, adam"),
+        ("+schedule.decay=1", "schedule.decay=1 is not an option of the schedule"),
     ],
 )
 def test_config_values_are_checked_before_any_work(fake_data, override, message):
@@ -512,7 +520,10 @@ def test_a_refused_command_leaves_the_run_folder_as_it_was(fake_data):
     for overrides, error in [
         (["ckpt_path=/nowhere/best.ckpt"], "no checkpoint at /nowhere/best.ckpt"),
         # resume=false would train it afresh: its checkpoints and logs stay till it can
-        (["resume=false", "schedule.optimizer=rmsprop"], "unknown schedule.optimizer 'rmsprop'"),
+        (
+            ["resume=false", "schedule.optimizer=rmsprop"],
+            "schedule.optimizer='rmsprop' is not one of: sgd, adam",
+        ),
         (["schedule.lr=0.1"], "holds a run of another configuration (schedule.lr: 0.003 → 0.1)"),
         # by hand, from its checkpoint: the optimiser would go on at the old rate
         (
@@ -543,3 +554,9 @@ def test_parallel_sts_of_no_transform_are_refused(fake_data):
     with pytest.raises(UserError, match=r"stn\.n=2 asks for parallel STs, but stn=none has none"):
         train(compose(["stn=none", "stn.n=2"], fake_data))
     assert not (fake_data / "out").exists()
+
+
+def test_the_schedule_offers_the_optimisers_the_task_builds():
+    from stn.tasks import classification, schedule
+
+    assert set(classification.OPTIMISERS) == set(schedule.OPTIMISERS)

@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 from stn.data.batches import Batch
 from stn.data.cub_metadata import CUBMetadata, read_cub_metadata
 from stn.data.datamodule import SplitDataModule
+from stn.data.options import CubOptions
 from stn.errors import UsageError
 
 
@@ -118,16 +119,13 @@ class CUB200(SplitDataModule):
 
     num_classes = 200
 
-    def __init__(
-        self,
-        *,
-        size: int = 448,
-        **common: Any,
-    ) -> None:
-        super().__init__(**common)
+    Options = CubOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.root = self.data_dir / "CUB_200_2011"
-        self.size = size
-        self.image_shape = (3, size, size)
+        self.size = self.options.size
+        self.image_shape = (3, self.size, self.size)
 
     def setup(self, stage: str | None = None) -> None:
         if self.sets:

@@ -14,55 +14,51 @@ Each dataset (``mnist``, ``svhn``, ``cub``; registered in ``stn.data.registry``)
 - ``seed``: seeds the validation split, the shuffles and anything generated;
 - ``subset``: only the first ``subset`` samples of each source split (quick runs, tests);
 
-plus its own options (the configs in ``configs/data/`` give every one). Every one has
+plus its own options (the configs in ``configs/data/`` give every one), all of them fields of
+its option class (``stn.data.options``), checked as it is built. Every one has
 ``image_shape`` ``(C, H, W)`` and ``num_classes`` once built, and yields ``Batch``es.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset
 
 from stn.data.batches import Batch, batch_loader
+from stn.data.options import OPTIONS, DataOptions
 from stn.errors import UsageError
 from stn.hardware import usable_cores
+from stn.options import typed
 
 
 class SplitDataModule(pl.LightningDataModule):
     """Loaders over ``self.sets`` (filled by ``setup``): training batches shuffled afresh
     every epoch, seeded by (``seed``, epoch), each DDP process its share (the trainer
-    rebuilds the loader every epoch); evaluation batches in order. A subclass takes its own
-    options and passes ``**common`` (the arguments above) on; it sets ``image_shape`` and
-    ``num_classes`` in its constructor."""
+    rebuilds the loader every epoch); evaluation batches in order. A subclass names its
+    option class as ``Options`` (its options are then ``self.options``) and sets
+    ``image_shape`` and ``num_classes`` in its constructor."""
 
     image_shape: tuple[int, int, int]
     num_classes: int
+    Options: type[DataOptions] = DataOptions  # the dataset's options (stn.data.options)
 
-    def __init__(
-        self,
-        *,
-        data_dir: str,
-        cache_dir: str,
-        batch_size: int,
-        val_size: int,
-        workers: int | None = 0,
-        seed: int = 0,
-        subset: int | None = None,
-    ) -> None:
+    def __init__(self, **options: Any) -> None:
         super().__init__()
-        if workers is None:
-            workers = usable_cores()
-        for key, value, least in (("batch_size", batch_size, 1), ("workers", workers, 0)):
-            if not isinstance(value, int) or value < least:
-                raise UsageError(f"data.{key}={value!r} must be an integer of at least {least}")
-        if subset is not None and (not isinstance(subset, int) or subset < 1):
-            raise UsageError(f"data.subset={subset!r} must be null (all) or a positive integer")
-        self.data_dir, self.cache_dir = Path(data_dir), Path(cache_dir)
-        self.batch_size, self.workers, self.seed = batch_size, workers, seed
-        self.val_size, self.subset = val_size, subset
+        self.options = typed(self.Options, options, "data", f"the {self.dataset} dataset")
+        o = self.options
+        self.data_dir, self.cache_dir = Path(o.data_dir), Path(o.cache_dir)
+        self.batch_size, self.seed = o.batch_size, o.seed
+        self.workers = usable_cores() if o.workers is None else o.workers
+        self.val_size, self.subset = o.val_size, o.subset
         self.sets: dict[str, Dataset] = {}
+
+    @property
+    def dataset(self) -> str:
+        """The dataset's name in the registry (``data.name``)."""
+        return next((n for n, c in OPTIONS.items() if c is self.Options), type(self).__name__)
 
     def check_val_size(self, n: int, source: str) -> None:
         """Raise unless ``val_size`` leaves training samples among the ``n`` of ``source``."""

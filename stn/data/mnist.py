@@ -15,9 +15,9 @@ from torch.utils.data import DataLoader
 from stn.data.batches import Batches
 from stn.data.cache import cached
 from stn.data.datamodule import SplitDataModule
-from stn.data.distortions import DIGIT, DISTORTIONS, check_distortion
+from stn.data.distortions import DIGIT, DISTORTIONS
 from stn.data.mnist_files import digits_checksum, load_mnist
-from stn.errors import UsageError
+from stn.data.options import MnistOptions
 
 log = logging.getLogger(__name__)
 CHUNK = 4096  # digits distorted at a time: bounds the float32 working memory
@@ -78,33 +78,20 @@ class DistortedMNIST(SplitDataModule):
         download: download MNIST into ``data_dir`` when it is missing.
     """
 
-    def __init__(
-        self,
-        *,
-        distortion: dict,
-        digits_per_sample: int = 1,
-        train_distortions: str = "fresh",
-        download: bool = True,
-        **common: Any,
-    ) -> None:
-        super().__init__(**common)
-        params = dict(distortion)
-        self.name = params.pop("name", None)
-        check_distortion(self.name, params)
-        if train_distortions not in ("fresh", "fixed"):
-            raise UsageError(
-                f"data.train_distortions must be 'fresh' or 'fixed', got {train_distortions!r}"
-            )
-        if digits_per_sample not in (1, 2):
-            raise UsageError(f"data.digits_per_sample must be 1 or 2, got {digits_per_sample}")
+    Options = MnistOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        params = dict(self.options.distortion)
+        self.name = params.pop("name")
         self.params = params
-        self.digits_per_sample = digits_per_sample
-        self.train_distortions = train_distortions
-        self.download = download
-        self.num_classes = 10 if digits_per_sample == 1 else 19
+        self.digits_per_sample = self.options.digits_per_sample
+        self.train_distortions = self.options.train_distortions
+        self.download = self.options.download
+        self.num_classes = 10 if self.digits_per_sample == 1 else 19
         canvas = inspect.signature(DISTORTIONS[self.name]).parameters.get("canvas")
         size = self.params.get("canvas", canvas.default) if canvas else DIGIT
-        self.image_shape = (digits_per_sample, size, size)
+        self.image_shape = (self.digits_per_sample, size, size)
         self.thetas: dict[str, Tensor] = {}  # set up: each val/test sample's (first) digit's θ
 
     def prepare_data(self) -> None:

@@ -11,9 +11,8 @@ import torch
 
 from stn.data.batches import Batches
 from stn.data.datamodule import SplitDataModule
+from stn.data.options import SvhnOptions
 from stn.data.svhn_cache import prepare
-from stn.data.svhn_crops import CONTEXT
-from stn.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +32,12 @@ class MultiDigitSVHN(SplitDataModule):
 
     num_classes = 11  # per position: the digits 0–9 and "no digit"
 
-    def __init__(
-        self,
-        *,
-        size: int = 64,
-        train_splits: list[str] = ["train", "extra"],  # noqa: B006  (never mutated)
-        **common: Any,
-    ) -> None:
-        super().__init__(**common)
-        if size not in CONTEXT:
-            raise UsageError(f"data.size must be one of {', '.join(map(str, CONTEXT))}, got {size}")
-        train_splits = tuple(train_splits)
-        if not train_splits or not set(train_splits) <= {"train", "extra"}:
-            raise UsageError(
-                f"data.train_splits must be train and/or extra, got {list(train_splits)}"
-            )
-        self.size, self.train_splits = size, train_splits
-        self.image_shape = (3, size, size)
+    Options = SvhnOptions
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.size, self.train_splits = self.options.size, tuple(self.options.train_splits)
+        self.image_shape = (3, self.size, self.size)
 
     def _crops(self, split: str) -> dict[str, torch.Tensor]:
         out = prepare(self.data_dir, self.cache_dir, split, self.size, self.subset)

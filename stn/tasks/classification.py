@@ -18,13 +18,13 @@ from torch import Tensor
 
 from stn.data.batches import Batch
 from stn.data.svhn_crops import NO_DIGIT
-from stn.errors import UsageError, UserError
+from stn.errors import UserError
 from stn.models import create_model
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
 from stn.tasks.checkpoints import upgrade
+from stn.tasks.schedule import schedule_options
 from stn.tasks.visualise import transformer_panels
 
-SCHEDULERS = ("step", "cosine")
 # A training loss this many times the chance loss (a uniform guess) for this many steps in a
 # row has diverged: it will not come back, and its weights are no longer a result.
 DIVERGED, PATIENCE = 100, 20
@@ -75,11 +75,7 @@ class Classification(pl.LightningModule):
         compile: bool = False,
     ) -> None:
         super().__init__()
-        for key, valid in (("optimizer", OPTIMISERS), ("scheduler", SCHEDULERS)):
-            if schedule[key] not in valid:
-                raise UsageError(
-                    f"unknown schedule.{key} {schedule[key]!r}; valid: {', '.join(valid)}"
-                )
+        schedule_options(schedule)
         self.save_hyperparameters()
         self.net = create_model(model, stn, in_shape=in_shape, num_classes=num_classes)
         self.channels_last = channels_last

@@ -1,12 +1,14 @@
 """The contract of every dataset: the same arguments, the same shape API, one batch type."""
 
-import inspect
+import subprocess
+import sys
+from dataclasses import fields
 
 import pytest
 import torch
 
 from stn.data.batches import Batch
-from stn.data.datamodule import SplitDataModule
+from stn.data.options import OPTIONS, RECORDED, SVHN_SIZES, DataOptions
 from stn.data.registry import DATASETS, create_datamodule
 from stn.options import _options
 
@@ -15,10 +17,38 @@ COMMON = ["data_dir", "cache_dir", "batch_size", "workers", "seed", "val_size", 
 
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_every_dataset_takes_the_common_arguments(name):
-    own = inspect.signature(DATASETS[name]).parameters.values()
-    assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in own)  # keywords, then **common
-    assert set(COMMON) <= set(_options(DATASETS[name])[0])
-    assert sorted(inspect.signature(SplitDataModule).parameters) == sorted(COMMON)
+    """One list of options per dataset: its option class (stn.data.options), which the
+    DataModule is built from and ``stn.train`` checks before Lightning is imported."""
+    assert DATASETS[name].Options is OPTIONS[name] and issubclass(OPTIONS[name], DataOptions)
+    assert set(COMMON) <= set(_options(DATASETS[name].Options)[0])
+    assert sorted(f.name for f in fields(DataOptions)) == sorted(COMMON)
+    assert DATASETS[name].__name__ in RECORDED and RECORDED[DATASETS[name].__name__] == name
+
+
+def test_svhn_sizes_are_the_crops_it_can_cut():
+    from stn.data.svhn_crops import CONTEXT
+
+    assert SVHN_SIZES == tuple(CONTEXT)
+
+
+def test_data_options_are_checked_without_lightning_or_torchvision():
+    """A wrong data option is said by the light module alone: nothing heavy imported."""
+    code = (
+        "import sys\n"
+        "from stn.data.options import check_data\n"
+        "try:\n"
+        "    check_data({'name': 'mnist', 'data_dir': '', 'cache_dir': '', 'batch_size': 8,\n"
+        "                'val_size': 5, 'distortion': {'name': 'rts', 'angle': 'abc'}})\n"
+        "except ValueError as err:\n"
+        "    print(err)\n"
+        "heavy = ('pytorch_lightning', 'torchvision', 'h5py')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "data.distortion.angle='abc' must be a number of degrees in [0, 180]",
+        "[]",
+    ]
 
 
 def _config(name, tmp_path, **options):
@@ -43,7 +73,7 @@ def test_every_dataset_says_its_image_shape_and_classes_when_built(name, shape, 
         ({"val_fraction": 0.1}, r"data\.val_fraction=0\.1 is not an option of the {name} dataset"),
         ({"batch_size": 0}, r"data\.batch_size=0 must be an integer of at least 1"),
         ({"workers": "many"}, r"data\.workers='many' must be an integer or null"),
-        ({"subset": 0}, r"data\.subset=0 must be null \(all\) or a positive integer"),
+        ({"subset": 0}, r"data\.subset=0 must be null \(all\) or an integer of at least 1"),
     ],
 )
 def test_a_wrong_option_names_the_key_and_the_dataset(name, option, message, tmp_path):

@@ -1,0 +1,143 @@
+"""Every dataset's options, typed and checked without Lightning, torchvision or any data.
+
+``check_data(data)`` reads the ``data`` config into the named dataset's option class
+(``stn.options.typed``: unknown, missing and mistyped keys), whose checks then say what is
+allowed of each value; ``stn.train`` calls it before anything heavy is imported, and every
+``SplitDataModule`` is built from the same class, so one list of options serves both.
+
+A config recorded before datasets had names (``_target_: stn.data....DistortedMNIST``) is
+read by its class name, as data (nothing in a run folder names code to run), and CUB's
+``val_fraction`` of then becomes today's ``val_size``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stn.errors import UsageError
+from stn.options import typed
+
+SVHN_SIZES = (64, 128)  # stn.data.svhn_crops.CONTEXT: the paper's crops and twice the context
+CUB_SIZES = (224, 448)  # the paper's two; smaller ones for quick runs
+
+
+def _at_least(key: str, value: int | None, least: int, none: str = "") -> None:
+    if value is not None and value < least:
+        allowed = f"null ({none}) or " if none else ""
+        raise UsageError(f"data.{key}={value!r} must be {allowed}an integer of at least {least}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataOptions:
+    """What every dataset takes (``stn.data.datamodule`` says what each means)."""
+
+    data_dir: str | Path
+    cache_dir: str | Path
+    batch_size: int
+    val_size: int
+    workers: int | None = 0
+    seed: int = 0
+    subset: int | None = None
+
+    def __post_init__(self) -> None:
+        _at_least("batch_size", self.batch_size, 1)
+        _at_least("val_size", self.val_size, 1)
+        _at_least("workers", self.workers, 0, "one per usable core")
+        _at_least("subset", self.subset, 1, "all")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MnistOptions(DataOptions):
+    """Distorted MNIST (``stn.data.mnist``)."""
+
+    distortion: dict
+    digits_per_sample: int = 1
+    train_distortions: str = "fresh"
+    download: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from stn.data.distortions import check_distortion  # imports torch: after the types
+
+        params = dict(self.distortion)
+        check_distortion(params.pop("name", None), params)
+        if self.train_distortions not in ("fresh", "fixed"):
+            raise UsageError(
+                f"data.train_distortions={self.train_distortions!r} must be 'fresh' or 'fixed'"
+            )
+        if self.digits_per_sample not in (1, 2):
+            raise UsageError(
+                f"data.digits_per_sample={self.digits_per_sample!r} must be 1 or 2 (addition)"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SvhnOptions(DataOptions):
+    """Multi-digit SVHN (``stn.data.svhn``)."""
+
+    size: int = 64
+    train_splits: list[str] = field(default_factory=lambda: ["train", "extra"])
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.size not in SVHN_SIZES:
+            raise UsageError(
+                f"data.size={self.size!r} must be one of {', '.join(map(str, SVHN_SIZES))}"
+            )
+        splits = list(self.train_splits)
+        if not splits or not set(splits) <= {"train", "extra"}:
+            raise UsageError(f"data.train_splits={splits} must be train and/or extra")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CubOptions(DataOptions):
+    """CUB-200-2011 (``stn.data.cub``)."""
+
+    size: int = 448
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("size", self.size, 32)
+
+
+OPTIONS: dict[str, type[DataOptions]] = {
+    "mnist": MnistOptions,
+    "svhn": SvhnOptions,
+    "cub": CubOptions,
+}
+
+
+# Older run folders name the class to instantiate (with Hydra options) instead.
+RECORDED = {"DistortedMNIST": "mnist", "MultiDigitSVHN": "svhn", "CUB200": "cub"}
+HYDRA_KEYS = ("_target_", "_convert_", "_recursive_")
+
+
+def dataset_options(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The dataset ``data`` names and its options (the other keys)."""
+    options = {k: v for k, v in data.items() if k not in ("name", *HYDRA_KEYS)}
+    name = data.get("name")
+    if name is None and "_target_" in data:
+        name = RECORDED.get(str(data["_target_"]).rsplit(".", 1)[-1])
+        if name is None:
+            raise UsageError(
+                f"data._target_={data['_target_']!r} is not a dataset of this suite (valid: "
+                f"{', '.join(RECORDED)}); nothing named in a config is imported or run"
+            )
+        if name == "cub" and "val_fraction" in options:  # recorded before the common arguments
+            from stn.data.cub_metadata import read_cub_metadata
+
+            meta = read_cub_metadata(Path(options["data_dir"]) / "CUB_200_2011")
+            options["val_size"] = round(options.pop("val_fraction") * int(meta.train.sum()))
+            options.setdefault("cache_dir", options["data_dir"])  # unused: CUB caches nothing
+    if name not in OPTIONS:
+        raise UsageError(f"unknown data.name={name!r}; valid: {', '.join(OPTIONS)}")
+    return name, options
+
+
+def check_data(data: Mapping[str, Any]) -> DataOptions:
+    """The options of the dataset the ``data`` config names, checked."""
+    name, options = dataset_options(data)
+    return typed(OPTIONS[name], options, "data", f"the {name} dataset")
