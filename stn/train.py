@@ -80,8 +80,10 @@ def train(cfg: DictConfig) -> float:
     check_trainer(cfg)
     hardware.HardwareOptions(cfg.trainer.get("precision", "auto"), cfg.channels_last, cfg.threads)
     schedule_options(OmegaConf.to_container(cfg.schedule, resolve=True))
-    check_options(cfg)  # the network's, then the data's: these import torch (~2 s)
+    # The data's, then the network's: a distortion's parameters and the networks' options
+    # are checked by modules that import torch (seconds).
     check_data(OmegaConf.to_container(cfg.data, resolve=True))
+    check_options(cfg)
     choose_machine(cfg)
     from stn.data.registry import create_datamodule
 
