@@ -5,6 +5,7 @@ python train.py [experiment=mnist_rts] [model=fcn|cnn] [stn=none|affine|projecti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -36,6 +37,7 @@ from stn.runs.folder import (
     FAILED,
     LAST,
     METRICS,
+    OVERRIDES,
     TENSORBOARD,
     differences,
     flatten,
@@ -176,6 +178,9 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
         shutil.rmtree(last.parent, ignore_errors=True)
         done.unlink(missing_ok=True)
     write_text_atomic(out / CONFIG, OmegaConf.to_yaml(container))
+    if HydraConfig.initialized():  # the command, for the run's record (stn.runs.record)
+        overrides = OmegaConf.to_yaml(list(HydraConfig.get().overrides.task))
+        write_text_atomic(out / OVERRIDES, overrides)
     log.info("parameters: %d", sum(p.numel() for p in task.parameters()))
     try:
         metrics, tested = {}, ckpt_path
@@ -304,6 +309,9 @@ def main(cfg: DictConfig) -> float:
         return train(cfg)
     except Exception as err:
         user = isinstance(err, UserError) and os.environ.get("HYDRA_FULL_ERROR") != "1"
+        if user:  # Hydra made the folder: one the refused command left empty goes
+            with contextlib.suppress(OSError):
+                Path(HydraConfig.get().runtime.output_dir).rmdir()
         if not multirun:
             if user:  # the message is the whole story: no traceback
                 sys.exit(f"error: {err}")

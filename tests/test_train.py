@@ -444,14 +444,25 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         assert "Traceback" not in done.stderr and "HYDRA_FULL_ERROR" not in done.stderr
         assert (tmp_path / "run" / "FAILED").exists() == failed
         assert (tmp_path / "run" / "config.yaml").exists() == failed
+        assert (tmp_path / "run").exists() == failed  # a refused command leaves no folder
     assert not any(nowhere.iterdir())  # a failed download leaves nothing
     # HYDRA_FULL_ERROR asks for the traceback. A finished run's folder keeps its status
     # whatever a later command gets wrong.
     (tmp_path / "run" / "FAILED").unlink()
     (tmp_path / "run" / "metrics.json").write_text('{"val/err": 1.0}')
+    assert (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text() == "[]\n"  # its command
     everything = cli("schedule.max_epochs=abc", HYDRA_FULL_ERROR="1")
     assert everything.returncode == 1 and "Traceback" in everything.stderr
     assert not (tmp_path / "run" / "FAILED").exists()
+    refused = cli("threads=0")  # the folder of the same run: its recorded command stays
+    assert refused.returncode == 1
+    assert (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text() == "[]\n"
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        ".hydra",
+        "config.yaml",
+        "metrics.json",
+        "train.log",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """A run's folder, as ``stn.train`` writes it and ``stn.runs.report`` reads it.
 
-``<run>/config.yaml`` (the resolved config, written first), ``<run>/tensorboard/`` (the
-event files), ``<run>/checkpoints/{best,last}.ckpt``, ``<run>/metrics.json`` (the final
+``<run>/config.yaml`` (the resolved config, written first, with ``<run>/.hydra/overrides.yaml``,
+the command's overrides), ``<run>/tensorboard/`` (the event files),
+``<run>/checkpoints/{best,last}.ckpt``, ``<run>/metrics.json`` (the final
 metrics, written last: the run is finished) or ``<run>/FAILED`` (a multirun job that
 raised).
 
@@ -22,6 +23,7 @@ FAILED = "FAILED"
 TENSORBOARD = "tensorboard"
 LAST = "checkpoints/last.ckpt"
 BEST = "checkpoints/best.ckpt"
+OVERRIDES = ".hydra/overrides.yaml"  # the command's overrides, as Hydra wrote them
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:

@@ -38,7 +38,7 @@ from pathlib import Path
 from stn.errors import MissingData, UsageError, UserError
 from stn.files import read_yaml
 from stn.models.pretrained import FACTS, WEIGHTS
-from stn.runs.folder import BEST, CONFIG, FAILED, METRICS, recorded_config
+from stn.runs.folder import BEST, CONFIG, FAILED, METRICS, OVERRIDES, recorded_config
 from stn.runs.run import DONE, SCALARS, Run, event_scalars, find_runs, read_run
 
 COLUMNS = ("tag", "step", "epoch", "value", "wall_time", "sitting")
@@ -111,7 +111,7 @@ def checked(path: Path, commit: str | None) -> tuple[Run, str, str, str]:
 def command(run: Path) -> str:
     """The command that trains ``run`` again: ``python train.py`` with its overrides (Hydra's
     ``.hydra/overrides.yaml``, read as data)."""
-    overrides = run / ".hydra" / "overrides.yaml"
+    overrides = run / OVERRIDES
     if not overrides.is_file():
         raise MissingData(
             f"{overrides} is missing: the command that trained {run} is unknown, so it is not "

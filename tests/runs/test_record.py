@@ -24,7 +24,7 @@ def _finished(root, name="run", *overrides):
     """A short run on the fake MNIST, with the ``.hydra/overrides.yaml`` train.py writes."""
     run = train_into(root, name, *OVERRIDES[:2], *overrides)
     hydra = run / ".hydra"
-    hydra.mkdir()
+    assert (hydra / "overrides.yaml").is_file()  # train.py wrote it: now as a command line had it
     (hydra / "overrides.yaml").write_text("".join(f"- {o}\n" for o in [*OVERRIDES, *overrides]))
     return run
 
