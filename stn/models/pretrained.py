@@ -24,11 +24,8 @@ from torch import nn
 from stn.errors import MissingData, UsageError
 from stn.files import read_yaml
 from stn.paths import project_root
+from stn.runs.folder import CONFIG, FACTS, METRICS, WEIGHTS
 
-FACTS = "record.json"
-WEIGHTS = "weights.safetensors"
-CONFIG = "config.yaml"
-METRICS = "metrics.json"
 # How every suite dataset hands images to its network (stn.data.datamodule).
 SCALING = "uint8 pixels / 255, in [0, 1]; no mean or std subtracted"
 

@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import torch
-from torch import Tensor, nn
+from typing import TYPE_CHECKING
 
 from stn.errors import MissingData
 from stn.runs.arguments import count, user_errors
 from stn.runs.folder import BEST, LAST
 from stn.runs.run import DONE, find_runs
-from stn.runs.trained import first_images, load
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+# torch and Lightning are imported where a network is loaded: --help answers at once.
 
 CHECKPOINTS = {"best": BEST, "last": LAST}
 
 
-@torch.no_grad()
 def dead_units(net: nn.Module, x: Tensor) -> list[tuple[str, int, int]]:
     """``(name, dead, units)`` of each ReLU of ``net`` that runs on ``x`` ``(B, ...)``, in
     the order they run; a unit is the output's dimension 1 (channel or feature)."""
+    import torch
+    from torch import nn
+
     counts = []
 
     def count(name: str, output: Tensor) -> None:
@@ -40,7 +43,8 @@ def dead_units(net: nn.Module, x: Tensor) -> list[tuple[str, int, int]]:
         if isinstance(module, nn.ReLU)
     ]
     try:
-        net(x)
+        with torch.no_grad():
+            net(x)
     finally:
         for hook in hooks:
             hook.remove()
@@ -54,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=count(1), default=1024, help="validation images")
     args = parser.parse_args(argv)
     with user_errors("stn-dead-units"):
+        from stn.runs.trained import first_images, load
+
         for root in args.runs:
             runs = [run for run in find_runs(root) if run.status == DONE]
             if not runs:

@@ -14,23 +14,26 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import torch
-import torch.nn.functional as F
-import torchvision.utils as vutils
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from stn.errors import MissingData
 from stn.runs.arguments import count, output_file, user_errors
 from stn.runs.folder import CONFIG
 from stn.runs.run import DONE, find_runs
-from stn.runs.trained import first_images, load
-from stn.tasks.visualise import transformer_panels
+
+if TYPE_CHECKING:
+    from torch import Tensor
+# torch, torchvision and Lightning are imported where a figure is drawn: --help answers at once.
 
 
 def render(run: Path, n: int = 8) -> Tensor:
     """The panels of ``run``'s best checkpoint on its first ``n`` test images, stacked
     vertically, ``(3, H, W)`` in [0, 1]."""
+    import torch
+
+    from stn.runs.trained import first_images, load
+    from stn.tasks.visualise import transformer_panels
+
     data, task = load(run)
     panels = [panel for panel, _ in transformer_panels(task.net, first_images(data, "test", n))]
     if not panels:
@@ -73,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"drawing {run}")
         out = args.out or run / "figure.png"
         image = render(run, args.n)[None]
+        import torch.nn.functional as F
+        import torchvision.utils as vutils
+
         vutils.save_image(F.interpolate(image, scale_factor=args.scale, mode="nearest"), out)
         print(f"wrote {out}")
 

@@ -24,6 +24,9 @@ TENSORBOARD = "tensorboard"
 LAST = "checkpoints/last.ckpt"
 BEST = "checkpoints/best.ckpt"
 OVERRIDES = ".hydra/overrides.yaml"  # the command's overrides, as Hydra wrote them
+# A record of a run (stn.runs.record) holds CONFIG, METRICS, its facts and its weights.
+FACTS = "record.json"
+WEIGHTS = "weights.safetensors"
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:

@@ -37,8 +37,16 @@ from pathlib import Path
 
 from stn.errors import MissingData, UsageError, UserError
 from stn.files import read_yaml
-from stn.models.pretrained import FACTS, WEIGHTS
-from stn.runs.folder import BEST, CONFIG, FAILED, METRICS, OVERRIDES, recorded_config
+from stn.runs.folder import (
+    BEST,
+    CONFIG,
+    FACTS,
+    FAILED,
+    METRICS,
+    OVERRIDES,
+    WEIGHTS,
+    recorded_config,
+)
 from stn.runs.run import DONE, SCALARS, Run, event_scalars, find_runs, read_run
 
 COLUMNS = ("tag", "step", "epoch", "value", "wall_time", "sitting")

@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
-from stn.runs.folder import ADDED, trained
+from stn.runs.folder import ADDED, FACTS, trained
 from stn.runs.run import UNREADABLE, Run, scalars_of
-
-FACTS = "record.json"  # stn.models.pretrained.FACTS, without importing torch for a table
 
 
 def last_epoch_loss(path: Path) -> float | None:
@@ -58,7 +57,9 @@ def validation(runs: list[Run]) -> tuple[str, list[dict]]:
         rows.append(
             {
                 "run": str(run.path),
-                "options": ", ".join(f"{k}={run.config.get(k, ADDED.get(k))}" for k in keys),
+                "options": ", ".join(
+                    f"{k}={_value(run.config.get(k, ADDED.get(k)))}" for k in keys
+                ),
                 "status": run.status,
                 "epochs": run.config.get("schedule.max_epochs"),
                 "val_err": run.scalars.get("val/err"),
@@ -83,6 +84,11 @@ def validation(runs: list[Run]) -> tuple[str, list[dict]]:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines), rows
+
+
+def _value(value: Any) -> str:
+    """A config value as a command line gives it (``null``, not ``None``)."""
+    return "null" if value is None else str(value)
 
 
 def _number(value: float | None, digits: int) -> str:

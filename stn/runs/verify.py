@@ -25,8 +25,8 @@ from pathlib import Path
 
 from stn.errors import UserError
 from stn.hardware import PRECISIONS
-from stn.models.pretrained import FACTS, find_records, read_record
 from stn.runs.arguments import count
+from stn.runs.folder import FACTS
 
 # Images of a 10,000-image test set whose prediction may change: in the recorded precision on
 # another ISA (0 measured), and in another precision (fp32 for bf16: up to 7 measured).
@@ -65,6 +65,8 @@ def find(paths: list[Path]) -> list[Path]:
     """The records in ``paths``: each a record, or a folder of records."""
     found = []
     for path in paths:
+        from stn.models.pretrained import find_records  # torch: after the arguments
+
         records = find_records(path)
         if not records:
             raise UserError(f"{path} holds no record (no {FACTS} in or under it)")
@@ -83,6 +85,8 @@ def verify(path: Path, data_dir: Path, cache_dir: Path, precision: str | None = 
     from stn.tasks.classification import Classification
 
     start = time.perf_counter()
+    from stn.models.pretrained import read_record
+
     config, facts, metrics = read_record(path)
     net = load_record(path)
     data = dict(config["data"], data_dir=str(data_dir), cache_dir=str(cache_dir), download=False)
@@ -127,7 +131,6 @@ def verify(path: Path, data_dir: Path, cache_dir: Path, precision: str | None = 
 
 
 def main(argv: list[str] | None = None) -> None:
-    from stn.models.pretrained import records_dir
     from stn.paths import default_data_dir, project_root
 
     parser = argparse.ArgumentParser(
@@ -151,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
         f"--precision (default {PRECISION_TOLERANCE})",
     )
     args = parser.parse_args(argv)
+    from stn.models.pretrained import records_dir  # torch: after the arguments
+
     if args.tolerance is None:
         args.tolerance = PRECISION_TOLERANCE if args.precision else TOLERANCE
     data_dir = args.data_dir or default_data_dir()

@@ -51,3 +51,24 @@ def test_an_unknown_distortion_is_named_with_the_valid_ones(capsys):
         survey.main(["r", "xyz"])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "unknown distortion(s) xyz; valid: e, p, p_ic," in err
+
+
+@pytest.mark.parametrize("tool", ["report", "record", "verify", "figure", "dead_units", "export"])
+def test_help_answers_without_importing_torch(tool):
+    """``--help`` (and a mistyped argument) is answered before torch, torchvision or Lightning
+    is imported: at once, not after seconds of imports."""
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['stn.runs.{tool}', '--help']\n"
+        "try:\n"
+        f"    runpy.run_module('stn.runs.{tool}', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('torch', 'torchvision', 'pytorch_lightning')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "usage:" in out.stdout and out.stdout.splitlines()[-1] == "[]"
