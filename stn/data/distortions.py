@@ -16,16 +16,13 @@ Names and parameters follow Jaderberg et al. (2015), §4.1:
 
 from __future__ import annotations
 
-import inspect
-import math
-
 import torch
 from torch import Tensor
 
+from stn.data.options import DIGIT
 from stn.errors import UsageError
 from stn.nn import build_transform, sample
 
-DIGIT = 28  # MNIST side, pixels
 SQUARE = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])  # image corners
 
 
@@ -178,63 +175,6 @@ def cluttered(
 
 
 DISTORTIONS = {"r": rotation, "rts": rts, "p": projective, "e": elastic, "tc": cluttered}
-
-
-def _number(value, low: float, high: float = math.inf) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and low <= value <= high
-    )
-
-
-def _integer(value, low: int, high: float = math.inf) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _range(value) -> bool:
-    return (
-        isinstance(value, (list, tuple))
-        and len(value) == 2
-        and all(_number(v, 0) for v in value)
-        and 0 < value[0] <= value[1]
-    )
-
-
-# Each parameter's allowed values: (check, what to say). A canvas must hold the digit.
-RULES = {
-    "angle": (lambda v: _number(v, 0, 180), "a number of degrees in [0, 180]"),
-    "scale": (_range, "two numbers [low, high] with 0 < low <= high"),
-    "canvas": (lambda v: _integer(v, DIGIT), f"an integer of at least {DIGIT} (the digit's size)"),
-    "shift": (
-        lambda v: v is None or _number(v, 0),
-        "null (wherever the scaled digit fits) or a number of pixels, 0 or more",
-    ),
-    "corner_std": (lambda v: _number(v, 0), "a number of pixels, 0 or more"),
-    "std": (lambda v: _number(v, 0), "a number of pixels, 0 or more"),
-    "grid_size": (lambda v: _integer(v, 2), "an integer of at least 2"),
-    "clutter": (lambda v: _integer(v, 0), "an integer, 0 or more"),
-    "clutter_size": (lambda v: _integer(v, 1, DIGIT), f"an integer in [1, {DIGIT}]"),
-    "corners": (lambda v: v in ("any", "outward"), "'any' or 'outward'"),
-    "folds": (lambda v: v in ("keep", "redraw"), "'keep' or 'redraw'"),
-}
-
-
-def check_distortion(name: str, params: dict) -> None:
-    """Raise ``UsageError`` for an unknown distortion or parameter, naming the valid ones, or
-    a value out of its range (``RULES``): a negative scale, say, would give blank digits."""
-    if name not in DISTORTIONS:
-        raise UsageError(f"unknown distortion {name!r}; valid: {', '.join(DISTORTIONS)}")
-    signature = inspect.signature(DISTORTIONS[name]).parameters
-    valid = [p for p in signature if p not in ("digits", "gen", "clutter_from")]
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise UsageError(f"distortion {name!r} has no parameter {unknown}; valid: {valid}")
-    for key, value in params.items():
-        check, allowed = RULES[key]
-        if not check(list(value) if isinstance(value, tuple) else value):
-            raise UsageError(f"data.distortion.{key}={value!r} must be {allowed}")
 
 
 def angle_of(theta: Tensor) -> Tensor:

@@ -15,9 +15,9 @@ from torch.utils.data import DataLoader
 from stn.data.batches import Batches
 from stn.data.cache import cached
 from stn.data.datamodule import SplitDataModule
-from stn.data.distortions import DIGIT, DISTORTIONS
+from stn.data.distortions import DISTORTIONS
 from stn.data.mnist_files import digits_checksum, load_mnist
-from stn.data.options import MnistOptions
+from stn.data.options import DIGIT, MnistOptions
 
 log = logging.getLogger(__name__)
 CHUNK = 4096  # digits distorted at a time: bounds the float32 working memory

@@ -12,6 +12,7 @@ read by its class name, as data (nothing in a run folder names code to run), and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,74 @@ def _at_least(key: str, value: int | None, least: int, none: str = "") -> None:
     if value is not None and value < least:
         allowed = f"null ({none}) or " if none else ""
         raise UsageError(f"data.{key}={value!r} must be {allowed}an integer of at least {least}")
+
+
+DIGIT = 28  # MNIST's side, pixels
+# Each distortion's parameters: the keyword arguments of its function in stn.data.distortions.
+DISTORTION_PARAMETERS = {
+    "r": ("angle",),
+    "rts": ("canvas", "angle", "scale", "shift"),
+    "p": ("scale", "corner_std", "corners", "folds"),
+    "e": ("std", "grid_size"),
+    "tc": ("canvas", "clutter", "clutter_size"),
+}
+
+
+def _number(value, low: float, high: float = math.inf) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
+
+
+def _integer(value, low: int, high: float = math.inf) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _range(value) -> bool:
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(_number(v, 0) for v in value)
+        and 0 < value[0] <= value[1]
+    )
+
+
+# Each parameter's allowed values: (check, what to say). A canvas must hold the digit.
+RULES = {
+    "angle": (lambda v: _number(v, 0, 180), "a number of degrees in [0, 180]"),
+    "scale": (_range, "two numbers [low, high] with 0 < low <= high"),
+    "canvas": (lambda v: _integer(v, DIGIT), f"an integer of at least {DIGIT} (the digit's size)"),
+    "shift": (
+        lambda v: v is None or _number(v, 0),
+        "null (wherever the scaled digit fits) or a number of pixels, 0 or more",
+    ),
+    "corner_std": (lambda v: _number(v, 0), "a number of pixels, 0 or more"),
+    "std": (lambda v: _number(v, 0), "a number of pixels, 0 or more"),
+    "grid_size": (lambda v: _integer(v, 2), "an integer of at least 2"),
+    "clutter": (lambda v: _integer(v, 0), "an integer, 0 or more"),
+    "clutter_size": (lambda v: _integer(v, 1, DIGIT), f"an integer in [1, {DIGIT}]"),
+    "corners": (lambda v: v in ("any", "outward"), "'any' or 'outward'"),
+    "folds": (lambda v: v in ("keep", "redraw"), "'keep' or 'redraw'"),
+}
+
+
+def check_distortion(name: str, params: dict) -> None:
+    """Raise ``UsageError`` for an unknown distortion or parameter, naming the valid ones, or
+    a value out of its range (``RULES``): a negative scale, say, would give blank digits."""
+    if name not in DISTORTION_PARAMETERS:
+        valid = ", ".join(DISTORTION_PARAMETERS)
+        raise UsageError(f"unknown distortion {name!r}; valid: {valid}")
+    valid = list(DISTORTION_PARAMETERS[name])
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise UsageError(f"distortion {name!r} has no parameter {unknown}; valid: {valid}")
+    for key, value in params.items():
+        check, allowed = RULES[key]
+        if not check(list(value) if isinstance(value, tuple) else value):
+            raise UsageError(f"data.distortion.{key}={value!r} must be {allowed}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,8 +129,6 @@ class MnistOptions(DataOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from stn.data.distortions import check_distortion  # imports torch: after the types
-
         params = dict(self.distortion)
         check_distortion(params.pop("name", None), params)
         if self.train_distortions not in ("fresh", "fixed"):

@@ -41,7 +41,7 @@ def test_data_options_are_checked_without_lightning_or_torchvision():
         "                'val_size': 5, 'distortion': {'name': 'rts', 'angle': 'abc'}})\n"
         "except ValueError as err:\n"
         "    print(err)\n"
-        "heavy = ('pytorch_lightning', 'torchvision', 'h5py')\n"
+        "heavy = ('torch', 'pytorch_lightning', 'torchvision', 'h5py')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -5,15 +5,9 @@ import torch
 from fake_mnist import write_fake_mnist
 
 from stn.data.cache import cached
-from stn.data.distortions import (
-    DISTORTIONS,
-    angle_of,
-    check_distortion,
-    folds_frame,
-    homography,
-    scale_of,
-)
+from stn.data.distortions import DISTORTIONS, angle_of, folds_frame, homography, scale_of
 from stn.data.mnist import DistortedMNIST, distort
+from stn.data.options import DISTORTION_PARAMETERS, check_distortion
 from stn.errors import UsageError
 from stn.nn import build_transform
 from stn.runs.survey import mirrored
@@ -273,3 +267,14 @@ def test_every_configured_distortion_passes_its_checks():
     for path in sorted((CONFIGS / "data" / "distortion").glob("*.yaml")):
         params = OmegaConf.to_container(OmegaConf.load(path))
         check_distortion(params.pop("name"), params)
+
+
+def test_the_checked_parameters_are_the_distortions_own():
+    """``stn.data.options`` checks each distortion's parameters without importing torch: its
+    list must be the keyword arguments of the function that distorts."""
+    import inspect
+
+    assert list(DISTORTION_PARAMETERS) == list(DISTORTIONS)
+    for name, fn in DISTORTIONS.items():
+        own = [p for p in inspect.signature(fn).parameters if p not in ("digits", "gen")]
+        assert list(DISTORTION_PARAMETERS[name]) == [p for p in own if p != "clutter_from"]
