@@ -1,11 +1,12 @@
-"""A trained network for deployment: ``python -m stn.runs.export RUN [--out DIR]``.
+"""A trained network for deployment: ``python -m stn.runs.export RUN_OR_RECORD [--out DIR]``.
 
-Writes the run's best network (eval mode, fp32, a dynamic batch size) as ``model.pt2``
-(``torch.export``; load with ``torch.export.load(path).module()``) and ``model.onnx``
-(opset 18: ``grid_sample`` needs at least 16), and checks each against eager PyTorch on
-random inputs of another batch size: the largest difference must stay within ``--atol``
-(ONNX run with onnxruntime). Only the checkpoint is read (``weights_only``): nothing in the
-run folder is executed.
+Writes the run's best network, or a record's (``experiments/records/...``), in eval mode,
+fp32, with a dynamic batch size, as ``model.pt2`` (``torch.export``; load with
+``torch.export.load(path).module()``) and ``model.onnx`` (opset 18: ``grid_sample`` needs
+at least 16), and checks each against eager PyTorch on random inputs of another batch size:
+the largest difference must stay within ``--atol`` (ONNX run with onnxruntime). Only the
+checkpoint is read (``weights_only``), or a record's safetensors weights (checked against
+their SHA-256): nothing in the folder is executed.
 """
 
 from __future__ import annotations
@@ -18,14 +19,20 @@ from pathlib import Path
 
 from stn.errors import UsageError
 from stn.files import write_atomic
-from stn.runs.folder import BEST, LAST
+from stn.runs.folder import BEST, FACTS, LAST
 
 FORMATS = ("pt2", "onnx")
 OPSET = 18
 
 
 def load_network(run: Path, checkpoint: str = BEST):
-    """``(net, in_shape)``: ``run``'s network from ``checkpoint``, eager, in eval mode."""
+    """``(net, in_shape)``: ``run``'s network from ``checkpoint``, eager, in eval mode; for a
+    record, its recorded weights (``checkpoint`` does not apply)."""
+    if (run / FACTS).is_file():
+        from stn.models.pretrained import load_record  # torch: not for --help
+
+        net = load_record(run)
+        return net, tuple(net.meta["data"]["in_shape"])
     from stn.runs.trained import load_task  # Lightning: not for --help
 
     task = load_task(run, checkpoint)
@@ -88,15 +95,30 @@ def export(net, in_shape: tuple[int, ...], out: Path, formats=FORMATS, atol: flo
     return written
 
 
+def positive(text: str) -> float:
+    """A number above 0 from the command line (argparse says the error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="stn-export", description="Export a trained run's network (torch.export, ONNX)."
     )
-    parser.add_argument("run", type=Path, help="a trained run folder (holds checkpoints/)")
+    parser.add_argument(
+        "run", type=Path, help="a trained run folder (holds checkpoints/) or a record"
+    )
     parser.add_argument("--out", type=Path, help="where the files go (default: RUN/export)")
     parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
     parser.add_argument("--formats", default=",".join(FORMATS), help="of: pt2, onnx")
-    parser.add_argument("--atol", type=float, default=1e-4, help="largest difference allowed")
+    parser.add_argument(
+        "--atol", type=positive, default=1e-4, help="largest difference allowed (> 0)"
+    )
     args = parser.parse_args(argv)
     formats = args.formats.split(",")
     try:

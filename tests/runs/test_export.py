@@ -52,3 +52,22 @@ def test_an_export_that_differs_from_eager_is_refused(fake_data):
     with pytest.raises(ValueError, match=r"model.pt2 differs from eager PyTorch by .* > -1"):
         export(net, in_shape, fake_data / "export", formats=("pt2",), atol=-1)
     assert not (fake_data / "export").exists()  # nothing written
+
+
+def test_a_record_exports_and_a_bad_tolerance_is_refused(tmp_path, capsys):
+    """A record (safetensors weights, no checkpoint) exports like a run; ``--atol`` must be a
+    positive number, said by the parser before any network is loaded."""
+    from helpers import ROOT
+
+    from stn.runs.export import main
+
+    record = ROOT / "experiments" / "records" / "default" / "mnist_rts" / "st-cnn-aff"
+    if not record.is_dir():
+        pytest.skip("the default run's record is not in this checkout")
+    main([str(record), "--formats", "pt2", "--out", str(tmp_path)])
+    assert "model.pt2: pt2, inputs (B, 1, 42, 42), max |Δ| vs eager" in capsys.readouterr().out
+    for atol in ("-1", "0", "nan", "abc"):
+        with pytest.raises(SystemExit) as exit_:
+            main([str(record), "--atol", atol])
+        assert exit_.value.code == 2
+        assert f"--atol: {atol!r} is not a positive number" in capsys.readouterr().err
