@@ -6,6 +6,7 @@ python train.py [experiment=mnist_rts] [model=fcn|cnn] [stn=none|affine|projecti
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import math
@@ -308,21 +309,36 @@ def main(cfg: DictConfig) -> float:
     try:
         return train(cfg)
     except Exception as err:
-        user = isinstance(err, UserError) and os.environ.get("HYDRA_FULL_ERROR") != "1"
-        if user:  # Hydra made the folder: one the refused command left empty goes
+        message = user_message(err) if os.environ.get("HYDRA_FULL_ERROR") != "1" else None
+        if message:  # Hydra made the folder: one the refused command left empty goes
             with contextlib.suppress(OSError):
                 Path(HydraConfig.get().runtime.output_dir).rmdir()
         if not multirun:
-            if user:  # the message is the whole story: no traceback
-                sys.exit(f"error: {err}")
+            if message:  # the message is the whole story: no traceback
+                sys.exit(f"error: {message}")
             raise
         # One failing job of a sweep must not stop the others: say so and go on.
         job = HydraConfig.get().job.override_dirname
-        if user:
-            log.error("job failed: %s: %s", job, err)
+        if message:
+            log.error("job failed: %s: %s", job, message)
         else:
             log.exception("job failed: %s", job)
         return math.inf  # the worst value, for sweepers that minimise (Optuna rejects NaN)
+
+
+def user_message(err: Exception) -> str | None:
+    """The one paragraph that says ``err`` to the user, where the traceback would add
+    nothing: a mistake the suite detected (``UserError``), or a full disk."""
+    if isinstance(err, UserError):
+        return str(err)
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {err.filename}" if err.filename else ""
+        return (
+            f"the disk is full{where} ({err.strerror}): free space on it, or write elsewhere "
+            f"(hydra.run.dir=..., paths.cache_dir=...); rerun the same command to resume "
+            f"from the run's last checkpoint"
+        )
+    return None
 
 
 if __name__ == "__main__":

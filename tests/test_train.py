@@ -571,3 +571,34 @@ def test_the_schedule_offers_the_optimisers_the_task_builds():
     from stn.tasks import classification, schedule
 
     assert set(classification.OPTIMISERS) == set(schedule.OPTIMISERS)
+
+
+def test_a_full_disk_is_one_paragraph_that_says_where_and_how_to_resume(tmp_path):
+    """The disk fills as the run writes (here: its config.yaml): one paragraph naming the file
+    and the fix, exit code 1, no traceback. Other OS errors keep their traceback."""
+    import errno
+
+    from stn.train import user_message
+
+    code = (
+        "import errno, runpy, sys\n"
+        "import stn.train\n"
+        "def full(path, text):\n"
+        "    raise OSError(errno.ENOSPC, 'No space left on device', str(path))\n"
+        "stn.train.write_text_atomic = full\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path('train.py', run_name='__main__')\n"
+    )
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-c", code, "train.py", "model=fcn", "stn=none", f"hydra.run.dir={run}"]
+    env = {**os.environ, "STN_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: the disk is full writing {run / 'config.yaml'} (No space left on device): "
+        f"free space on it, or write elsewhere (hydra.run.dir=..., paths.cache_dir=...); rerun "
+        f"the same command to resume from the run's last checkpoint\n"
+    )
+    quota = OSError(errno.EDQUOT, "Disk quota exceeded")
+    assert user_message(quota).startswith("the disk is full (Disk quota exceeded)")
+    assert user_message(OSError(errno.EACCES, "Permission denied")) is None
