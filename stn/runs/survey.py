@@ -19,19 +19,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-import torchvision.utils as vutils
-from omegaconf import OmegaConf
-from torch import Tensor
-
-from stn.data.mnist import distort
-from stn.data.mnist_files import load_mnist
-from stn.nn import build_transform
 from stn.paths import default_data_dir
 from stn.runs.arguments import output_file, user_errors
-from stn.runs.trained import load, predictions
+
+if TYPE_CHECKING:
+    from torch import Tensor
+# torch, torchvision and Lightning are imported where they work: --help answers at once.
 
 CONFIGS = Path(__file__).parents[2] / "configs" / "data" / "distortion"
 SEED = 0
@@ -42,6 +37,8 @@ def mirrored(theta: Tensor, size: int) -> Tensor:
     """Which warps θ ``(B, P)`` (affine 6, projective 8, TPS 2·g² params) show some of the
     digit mirrored on a ``size`` square: ``(B,)`` bool, true where the sampling grid's
     Jacobian determinant is negative at a pixel that samples inside the source image."""
+    from stn.nn import build_transform
+
     n = theta.shape[1]
     kind = {6: "affine", 8: "projective"}.get(n, "tps")
     kwargs = {"grid_size": round((n / 2) ** 0.5)} if kind == "tps" else {}
@@ -70,6 +67,10 @@ def damaged(digits: Tensor, images: Tensor, theta: Tensor) -> Tensor:
 def survey(config: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float], Tensor]:
     """Mirrored share and ink left for the distortion of ``configs/data/distortion/<config>``
     over ``digits`` ``(N, 28, 28)`` uint8, and the distorted images ``(N, 1, S, S)`` uint8."""
+    from omegaconf import OmegaConf
+
+    from stn.data.mnist import distort
+
     params = OmegaConf.to_container(OmegaConf.load(CONFIGS / f"{config}.yaml"))
     name = params.pop("name")
     out = distort(digits, labels, name, params, digits_per_sample=1, seed=SEED)
@@ -85,6 +86,10 @@ def survey(config: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float
 def errors_by_damage(run: Path) -> dict[str, tuple[int, float]]:
     """A finished run's test error (%) on the damaged test samples, the intact ones and all,
     with their counts: ``{"damaged": (n, err), "intact": ..., "all": ...}``."""
+    import torch
+
+    from stn.runs.trained import load, predictions
+
     data, task = load(run)
     if getattr(data, "digits_per_sample", None) != 1:
         raise ValueError(f"{run} is not a one-digit distorted-MNIST run: nothing to survey")
@@ -99,6 +104,10 @@ def errors_by_damage(run: Path) -> dict[str, tuple[int, float]]:
 
 def sheet(rows: list[Tensor], scale: int = 2) -> Tensor:
     """Rows of images ``(n, 1, S_i, S_i)`` uint8, centred on the largest canvas: one image."""
+    import torch
+    import torch.nn.functional as F
+    import torchvision.utils as vutils
+
     side = max(row.shape[-1] for row in rows)
     padded = []
     for row in rows:
@@ -138,6 +147,10 @@ def _survey(args: argparse.Namespace) -> None:
             cells = [f"{n:,}, {err:.2f}" for n, err in errors_by_damage(run).values()]
             print(f"| {run} | {' | '.join(cells)} |")
         return
+    import torchvision.utils as vutils
+
+    from stn.data.mnist_files import load_mnist
+
     root = Path(args.data) if args.data else default_data_dir()
     digits, labels = load_mnist(root, train=False, download=True)
     lines = [

@@ -53,7 +53,9 @@ def test_an_unknown_distortion_is_named_with_the_valid_ones(capsys):
     assert stop.value.code == 2 and "unknown distortion(s) xyz; valid: e, p, p_ic," in err
 
 
-@pytest.mark.parametrize("tool", ["report", "record", "verify", "figure", "dead_units", "export"])
+@pytest.mark.parametrize(
+    "tool", ["report", "record", "verify", "figure", "dead_units", "export", "survey"]
+)
 def test_help_answers_without_importing_torch(tool):
     """``--help`` (and a mistyped argument) is answered before torch, torchvision or Lightning
     is imported: at once, not after seconds of imports."""
