@@ -84,7 +84,7 @@ def test_every_recorded_network_is_what_its_facts_say(name):
     assert net.meta["sha256"] == hashlib.sha256(blob).hexdigest() == facts["weights"]["sha256"]
     assert net.meta["file_size"] == len(blob) == facts["weights"]["bytes"]
     assert net.meta["num_params"] == sum(p.numel() for p in net.parameters())
-    assert not net.training and facts["name"] == name.split("/", 1)[1]
+    assert not net.training and name.endswith(f"/{facts['name']}")  # <block>/<name>
     assert (
         facts["commit"]
         and facts["machine"]["name"]
