@@ -3,6 +3,7 @@
 import json
 import math
 
+import pytest
 import torch
 from helpers import compose, multirun
 from hydra.core.hydra_config import HydraConfig
@@ -11,6 +12,7 @@ from omegaconf import OmegaConf
 from stn.hardware import usable_cores
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_ddp_trains_on_two_cpu_processes(fake_data):
     # 300 training digits = 2 batches of 256 per epoch: each of the 2 processes takes one.
     multirun(
@@ -29,6 +31,7 @@ def test_ddp_trains_on_two_cpu_processes(fake_data):
     assert 0 <= metrics["test/err"] <= 100 and not math.isnan(metrics["val/err"])
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_joblib_runs_jobs_in_parallel_processes(fake_data):
     multirun(
         fake_data,
@@ -49,6 +52,7 @@ def test_joblib_runs_jobs_in_parallel_processes(fake_data):
         )
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_optuna_sweep_minimises_the_validation_error(fake_data):
     multirun(
         fake_data,

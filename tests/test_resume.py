@@ -64,6 +64,7 @@ def _config(tmp_path, name):
     return cfg
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_a_killed_run_resumes_to_the_same_result(tmp_path, caplog):
     write_fake_mnist(tmp_path / "data", n_train=1500, n_test=200)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
@@ -179,6 +180,7 @@ def test_a_smoke_run_left_in_a_full_runs_folder_is_trained_over(fake_data):
     assert train(full) == json.loads((out / "metrics.json").read_text())["val/err"]  # now skipped
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_data, caplog):
     out = fake_data / "run"
 

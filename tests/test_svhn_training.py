@@ -83,7 +83,7 @@ def test_sequence_error_and_digit_accuracy_exactly():
         ["experiment=svhn_cnn"],
         ["experiment=svhn_single"],
         ["experiment=svhn_multi"],
-        ["experiment=svhn_multi", "data.size=128", "stn=tps"],
+        pytest.param(["experiment=svhn_multi", "data.size=128", "stn=tps"], marks=pytest.mark.slow),
         ["experiment=svhn_single", "stn=projective"],
     ],
     ids=lambda o: ",".join(o),
@@ -112,6 +112,7 @@ def test_placement_from_the_config(fake_svhn):
         train(compose(["experiment=svhn_multi", "model.placement=[8]", *SMALL], root))
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_table2_sweep_fills_the_table(fake_svhn):
     root, _ = fake_svhn
     # Full runs (one epoch of the tiny data; narrow layers): smoke runs stay out of tables.

@@ -99,6 +99,7 @@ def test_checkpoints_load_with_weights_only_and_resume(fake_data):
     assert torch.load(last, weights_only=True)["global_step"] == 4
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_a_failing_job_does_not_stop_a_multirun(fake_data):
     multirun(fake_data, "data.val_size=100,100000", "trainer.fast_dev_run=true")
     runs = {p.name: p for p in (fake_data / "multi" / "mnist_rts").iterdir() if p.is_dir()}
@@ -304,6 +305,7 @@ def test_compiled_training_writes_eager_checkpoints_and_figures(fake_data):
     assert "st0/input_grid_output" in events.Tags()["images"]
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_a_diverging_run_stops_failed_with_advice_that_fits_its_precision(fake_data):
     out = fake_data / "diverged"
     returncode, _, stderr = single_run(
@@ -364,6 +366,7 @@ def test_divergence_is_a_non_finite_loss_or_one_that_stays_far_above_chance(prec
             task.check_validation(loss, chance)
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_every_epoch_is_one_line_in_the_log_and_on_a_non_terminal_stdout(fake_data):
     out = fake_data / "run"
     returncode, stdout, stderr = single_run(
@@ -573,13 +576,20 @@ def test_the_schedule_offers_the_optimisers_the_task_builds():
     assert set(classification.OPTIMISERS) == set(schedule.OPTIMISERS)
 
 
-def test_a_full_disk_is_one_paragraph_that_says_where_and_how_to_resume(tmp_path):
-    """The disk fills as the run writes (here: its config.yaml): one paragraph naming the file
-    and the fix, exit code 1, no traceback. Other OS errors keep their traceback."""
+def test_a_full_disk_or_quota_is_said_and_other_os_errors_keep_their_traceback():
     import errno
 
     from stn.train import user_message
 
+    quota = OSError(errno.EDQUOT, "Disk quota exceeded")
+    assert user_message(quota).startswith("the disk is full (Disk quota exceeded): free space")
+    assert user_message(OSError(errno.EACCES, "Permission denied")) is None
+
+
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
+def test_a_full_disk_is_one_paragraph_that_says_where_and_how_to_resume(tmp_path):
+    """The disk fills as the run writes (here: its config.yaml): one paragraph naming the file
+    and the fix, exit code 1, no traceback."""
     code = (
         "import errno, runpy, sys\n"
         "import stn.train\n"
@@ -599,6 +609,3 @@ def test_a_full_disk_is_one_paragraph_that_says_where_and_how_to_resume(tmp_path
         f"free space on it, or write elsewhere (hydra.run.dir=..., paths.cache_dir=...); rerun "
         f"the same command to resume from the run's last checkpoint\n"
     )
-    quota = OSError(errno.EDQUOT, "Disk quota exceeded")
-    assert user_message(quota).startswith("the disk is full (Disk quota exceeded)")
-    assert user_message(OSError(errno.EACCES, "Permission denied")) is None

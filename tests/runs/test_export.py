@@ -16,7 +16,9 @@ def _trained(fake_data, stn: str):
     return fake_data / "out"
 
 
-@pytest.mark.parametrize("stn", ["affine", "projective", "tps"])
+@pytest.mark.parametrize(
+    "stn", ["affine", *(pytest.param(t, marks=pytest.mark.slow) for t in ("projective", "tps"))]
+)
 def test_a_trained_st_cnn_exports_and_matches_eager(fake_data, stn):
     net, in_shape = load_network(_trained(fake_data, stn))
     assert in_shape == (1, 42, 42)

@@ -33,6 +33,7 @@ def test_runs_without_transformers_or_checkpoints_are_refused(fake_data):
         render(train_into(fake_data, "cnn", "schedule.lr=0", "test=false", "stn=none"))
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_the_best_run_is_chosen_on_validation_error(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
