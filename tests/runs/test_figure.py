@@ -33,7 +33,6 @@ def test_runs_without_transformers_or_checkpoints_are_refused(fake_data):
         render(train_into(fake_data, "cnn", "schedule.lr=0", "test=false", "stn=none"))
 
 
-@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_the_best_run_is_chosen_on_validation_error(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
@@ -60,6 +59,7 @@ def test_the_best_run_is_chosen_on_validation_error(tmp_path):
         best_run(tmp_path, {"model.name": "mlp"})
 
 
+@pytest.mark.slow  # minutes of processes on a 2-core CPU: -m slow
 def test_figure_and_dead_units_of_a_run_of_every_family(fake_svhn, cub_root, capsys):
     """SVHN's STs sit on feature maps, CUB's crop parts: both are drawn, and their ReLUs
     counted."""
