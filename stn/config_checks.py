@@ -32,7 +32,6 @@ NUMBERS = {
     "schedule.momentum": (False, 0),
     "stn.n": (True, 1),
     "stn.pool": (True, 1),
-    "data.val_size": (True, 1),
     "model.params": (True, 1),
 }
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from stn.errors import UsageError
 from stn.files import write_atomic
+from stn.runs.arguments import positive
 from stn.runs.folder import BEST, FACTS, LAST
 
 FORMATS = ("pt2", "onnx")
@@ -93,17 +94,6 @@ def export(net, in_shape: tuple[int, ...], out: Path, formats=FORMATS, atol: flo
         write_atomic(path, lambda tmp, data=data: tmp.write_bytes(data))
         written[fmt] = (path, error)
     return written
-
-
-def positive(text: str) -> float:
-    """A number above 0 from the command line (argparse says the error)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
 
 
 def main(argv: list[str] | None = None) -> None:

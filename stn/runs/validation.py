@@ -33,7 +33,7 @@ def last_epoch_loss(path: Path) -> float | None:
 def setting_apart(runs: list[Run]) -> list[str]:
     """The trained options whose values differ between ``runs`` (an option added after some
     were recorded counts with the value ``ADDED`` gives it)."""
-    configs = [{**{k: v for k, v in ADDED.items()}, **run.config} for run in runs]
+    configs = [{**ADDED, **run.config} for run in runs]
     keys = set.union(*(set(c) for c in configs)) if configs else set()
     return sorted(k for k in keys if trained(k) and len({repr(c.get(k)) for c in configs}) > 1)
 
