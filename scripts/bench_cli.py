@@ -4,7 +4,7 @@
 
 Each command runs in a fresh process (imports included), ``--repeats`` times; the median
 wall time is printed. Goal: each at most 3 s. None of them trains, so none may import
-Lightning or torchvision; only the network's options still import torch.
+torch, Lightning or torchvision.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ COMMANDS = {
     "python train.py +data.foo=1": ["train.py", "+data.foo=1"],
     "python train.py schedule.optimizer=adamw": ["train.py", "schedule.optimizer=adamw"],
     "python train.py trainer.precision=17": ["train.py", "trainer.precision=17"],
-    "python train.py model.channels=abc (imports torch)": ["train.py", "model.channels=abc"],
+    "python train.py model.channels=abc": ["train.py", "model.channels=abc"],
+    "python train.py stn.transform=foo": ["train.py", "stn.transform=foo"],
+    "python -m stn.models.pretrained (lists the records)": ["-m", "stn.models.pretrained"],
     **{
         f"python -m stn.runs.{tool} --help": ["-m", f"stn.runs.{tool}", "--help"]
         for tool in ("report", "record", "verify", "figure", "dead_units", "survey", "export")

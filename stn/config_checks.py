@@ -1,8 +1,7 @@
 """What a run is configured with, checked before any data is loaded or any folder written:
 its numbers, its length, its trainer's options, its network's options and its cache
-folder (the dataset's options are checked as its DataModule is built, which imports
-Lightning; ``stn.train``). A wrong one stops the run at once, naming the key, the value and
-what is allowed."""
+folder (the dataset's options: ``stn.data.options``). None imports torch. A wrong one stops
+the run at once, naming the key, the value and what is allowed."""
 
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from stn.errors import UsageError
+from stn.models.options import model_options
 from stn.runs.folder import flatten
 
 # key: (integer only, the smallest value allowed; None: any). A key a family lacks is skipped.
@@ -115,8 +115,6 @@ def check_cache_folder(cfg: DictConfig) -> None:
 
 def check_options(cfg: DictConfig) -> None:
     """Raise ``UsageError`` for an option the network does not have, or of the wrong type
-    (``stn.options.typed``), naming the key and the family."""
-    from stn.models import model_options
-
+    or value (``stn.models.options``), naming the key and the family."""
     config = OmegaConf.to_container(cfg, resolve=True)
     model_options(config["model"], config["stn"])

@@ -77,14 +77,12 @@ def train(cfg: DictConfig) -> float:
     completes it. With ``train=false`` the
     checkpoint ``ckpt_path`` is only tested (and ``test/err`` returned).
     """
-    # The cheap checks first: a mistake they find is said before Lightning is imported.
+    # Every option first, none of them importing torch: a mistake is said in about a second.
     check_numbers(cfg)
     check_length(cfg)
     check_trainer(cfg)
     hardware.HardwareOptions(cfg.trainer.get("precision", "auto"), cfg.channels_last, cfg.threads)
     schedule_options(OmegaConf.to_container(cfg.schedule, resolve=True))
-    # The data's, then the network's: a distortion's parameters and the networks' options
-    # are checked by modules that import torch (seconds).
     check_data(OmegaConf.to_container(cfg.data, resolve=True))
     check_options(cfg)
     choose_machine(cfg)

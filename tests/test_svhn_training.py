@@ -103,12 +103,12 @@ def test_placement_from_the_config(fake_svhn):
     assert [i for i, k in enumerate(kinds) if k == "SpatialTransformer"] == [1, 4]  # conv 1, 3
     for placement, message in (
         ("everywhere", r"unknown model\.placement='everywhere'; valid"),
-        ("cnn", r"model\.placement=cnn: the CNN is stn=none"),
+        ("cnn", r"unknown model\.placement='cnn'; .* \(the CNN has no STs: stn=none\)"),
     ):
         cfg = compose(["experiment=svhn_multi", f"model.placement={placement}", *SMALL], root)
         with pytest.raises(ValueError, match=message):
             train(cfg)
-    with pytest.raises(ValueError, match=r"conv layers 0–7, got \[8\]"):
+    with pytest.raises(ValueError, match=r"placement=\[8\]: ST positions must be conv layers 0–7"):
         train(compose(["experiment=svhn_multi", "model.placement=[8]", *SMALL], root))
 
 

@@ -437,6 +437,8 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         (["schedule.optimizer=adamw"], "error: schedule.optimizer='adamw' is not", False, False),
         (["data.distortion.angle=abc"], "error: data.distortion.angle='abc' must", False, False),
         (["+data.foo=1"], "error: data.foo=1 is not an option of the mnist dataset", False, False),
+        (["stn.transform=foo"], "error: unknown stn.transform='foo'; valid: none", False, False),
+        (["model.channels=abc"], "error: model.channels='abc' must be a list of", False, False),
         ([], f"error: MNIST is not in {nowhere} and could not be downloaded", True, True),
     ]:
         done = cli(*args)

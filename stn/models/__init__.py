@@ -1,19 +1,41 @@
-"""The paper's networks by name, one file per family (timm-style registry).
+"""The paper's networks by name, one file per family.
 
 ``create_model(model, stn, in_shape=..., num_classes=...)`` builds ``model["name"]`` (``fcn``
 and ``cnn`` on MNIST, ``svhn``, ``cub``) from its ``model`` and ``stn`` configs, each checked
-against the family's typed options first (``stn.options.typed``): an option the family does
-not read is an error, never ignored. Every network lists its STs, in depth order, as
-``transformers``. ``pretrained(NAME)`` loads a recorded, trained network
+against the family's typed options first (``stn.models.options``, which needs no torch): an
+option the family does not read is an error, never ignored. Every network lists its STs, in
+depth order, as ``transformers``. ``pretrained(NAME)`` loads a recorded, trained network
 (``pretrained_names()`` lists them).
 
-A new network: a builder ``(*, options, stn, in_shape, num_classes) -> nn.Module`` with a
-dataclass of its ``model`` options and one of its ``stn`` options, registered with
-``@register(name, Options, STOptions)`` in its own file, imported below.
+A new network: a builder ``(*, options, stn, in_shape, num_classes) -> nn.Module`` in its own
+file, a dataclass of its ``model`` options and one of its ``stn`` options in
+``stn.models.options.OPTIONS``, and its builder in ``stn.models.registry.MODELS``.
+
+The names below are imported on first use, so that ``stn.models.options`` is read without
+torch.
 """
 
-from stn.models import cub, mnist, svhn  # noqa: F401  (each registers its networks)
-from stn.models.pretrained import pretrained, pretrained_names
-from stn.models.registry import MODELS, create_model, model_options, register
+from __future__ import annotations
 
-__all__ = ["MODELS", "create_model", "model_options", "pretrained", "pretrained_names", "register"]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "MODELS": "stn.models.registry",
+    "create_model": "stn.models.registry",
+    "OPTIONS": "stn.models.options",
+    "model_options": "stn.models.options",
+    "pretrained": "stn.models.pretrained",
+    "pretrained_names": "stn.models.pretrained",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'stn.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import urllib.error
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from stn.models.registry import register
+from stn.models.options import BACKBONES, CUB, CUBST
 from stn.nn.crops import crop_theta, spread_centres
 from stn.nn.localisation import hidden_layers
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
 from stn.nn.transforms import build_transform
 
-BACKBONES = ("googlenet", "inception_v3")
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # ImageNet's, as the weights expect
 
 
@@ -98,32 +96,6 @@ class PartClassifier(nn.Module):
         return self.classifier(torch.cat(features, dim=1))
 
 
-@dataclass(frozen=True)
-class CUBST:
-    """``stn`` options: the ``transform`` of the parallel STs (``none``: the CNN alone;
-    ``attention``: the paper's crops) and how many, ``n``."""
-
-    transform: str
-    n: int = 2
-
-
-@dataclass(frozen=True)
-class CUB:
-    """``model`` options: the Inception ``backbone`` (``googlenet`` | ``inception_v3``), its
-    ImageNet weights (``pretrained``), each ST's ``crop`` px, the STs' initial crops
-    (``crop_scale`` of the image, ``crop_spread`` from its middle), the loc net's FC width
-    ``loc_hidden``, and the classifier's ``dropout``."""
-
-    backbone: str = "googlenet"
-    pretrained: bool = True
-    crop: int = 224
-    crop_scale: float = 0.5
-    crop_spread: float = 0.25
-    loc_hidden: int = 128
-    dropout: float = 0.5
-
-
-@register("cub", CUB, CUBST)
 def build_cub(
     *, options: CUB, stn: CUBST, in_shape: tuple[int, ...], num_classes: int
 ) -> PartClassifier:

@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from stn.errors import UsageError
-from stn.models.registry import register
+from stn.models.options import CNN, FCN, MnistST, localisation_options
 from stn.nn.localisation import Localisation, conv_localisation, fc_localisation, hidden_layers
 from stn.nn.shape import output_shape
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
 from stn.nn.transforms import build_transform
-from stn.options import typed
 
 
 def fcn(in_shape: Sequence[int], num_classes: int, hidden: Sequence[int]) -> nn.Sequential:
@@ -75,92 +72,14 @@ class TransformedClassifier(nn.Module):
         return self.classifier(self.pool(x))
 
 
-@dataclass(frozen=True)
-class MnistST:
-    """``stn`` options of the MNIST networks: ``transform`` (``none`` | ``affine`` |
-    ``projective`` | ``tps`` | ``attention``), ``n`` parallel STs, 2× average ``pool``ing after
-    them (1: none), and whether the ``n`` STs share one localisation net."""
-
-    transform: str
-    n: int = 1
-    pool: int = 1
-    shared: bool = True
-
-    def __post_init__(self) -> None:
-        if self.transform == "none" and self.n != 1:  # (pool and shared: experiment defaults)
-            raise UsageError(
-                f"stn.n={self.n} asks for parallel STs, but stn=none has none: remove stn.n, "
-                f"or choose a transform (stn=affine|projective|tps)"
-            )
-
-
-@dataclass(frozen=True)
-class FCN:
-    """``model`` options of FCN / ST-FCN: ``hidden`` widths, scaled by one factor to meet
-    ``params`` (the parameter budget, loc net included; null: as given), and the ST's
-    ``localisation`` net (``kind``: ``fc`` or ``conv``, and that builder's options)."""
-
-    hidden: list[int]
-    params: int | None = None
-    localisation: dict = field(default_factory=lambda: {"kind": "fc"})
-
-    def __post_init__(self) -> None:
-        localisation_options(self.localisation)  # checked with the rest, before any work
-
-
-@dataclass(frozen=True)
-class CNN:
-    """``model`` options of CNN / ST-CNN: conv ``channels`` and ``kernel_sizes``, then as
-    ``FCN``."""
-
-    channels: list[int]
-    kernel_sizes: list[int]
-    params: int | None = None
-    localisation: dict = field(default_factory=lambda: {"kind": "conv"})
-
-    def __post_init__(self) -> None:
-        localisation_options(self.localisation)
-
-
-@dataclass(frozen=True)
-class ConvLocalisation:
-    """``model.localisation`` of ``kind: conv`` (``stn.nn.localisation.conv_localisation``)."""
-
-    channels: list[int] = field(default_factory=lambda: [20, 20])
-    kernel_size: int = 5
-    pool: int = 2
-    hidden: list[int] = field(default_factory=lambda: [20])
-
-
-@dataclass(frozen=True)
-class FCLocalisation:
-    """``model.localisation`` of ``kind: fc`` (``stn.nn.localisation.fc_localisation``)."""
-
-    hidden: list[int] = field(default_factory=lambda: [32, 32])
-
-
-LOCALISATION = {
-    "conv": (ConvLocalisation, conv_localisation),
-    "fc": (FCLocalisation, fc_localisation),
-}
-
-
-def localisation_options(options: dict[str, Any]) -> tuple[Callable[..., Localisation], Any]:
-    """The builder that ``model.localisation`` names (``kind``) and its typed options."""
-    options = dict(options)
-    kind = options.pop("kind", None)
-    if kind not in LOCALISATION:
-        raise UsageError(
-            f"unknown model.localisation.kind={kind!r}; valid: {', '.join(LOCALISATION)}"
-        )
-    spec, build = LOCALISATION[kind]
-    return build, typed(spec, options, "model.localisation", f"a {kind} localisation net")
+# Each kind of localisation net's builder; its options: stn.models.options.LOCALISATION.
+LOCALISATION = {"conv": conv_localisation, "fc": fc_localisation}
 
 
 def localisation_net(options: dict[str, Any], in_shape: Sequence[int]) -> Localisation:
     """The localisation net that ``model.localisation`` describes, for ``in_shape``."""
-    build, fields = localisation_options(options)
-    return build(in_shape, **vars(fields))
+    kind, fields = localisation_options(options)
+    return LOCALISATION[kind](in_shape, **vars(fields))
 
 
 def transformed(
@@ -189,7 +108,6 @@ def transformed(
     return TransformedClassifier(transformers, pool, classifier(shape, widths))
 
 
-@register("fcn", FCN, MnistST)
 def build_fcn(
     *, options: FCN, stn: MnistST, in_shape: tuple[int, ...], num_classes: int
 ) -> TransformedClassifier:
@@ -198,7 +116,6 @@ def build_fcn(
     return transformed(options, stn, in_shape, classifier, options.hidden)
 
 
-@register("cnn", CNN, MnistST)
 def build_cnn(
     *, options: CNN, stn: MnistST, in_shape: tuple[int, ...], num_classes: int
 ) -> TransformedClassifier:

@@ -18,13 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from stn.errors import MissingData, UsageError
 from stn.files import read_yaml
 from stn.paths import project_root
 from stn.runs.folder import CONFIG, FACTS, METRICS, WEIGHTS
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # How every suite dataset hands images to its network (stn.data.datamodule).
 SCALING = "uint8 pixels / 255, in [0, 1]; no mean or std subtracted"

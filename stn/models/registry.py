@@ -1,53 +1,34 @@
-"""The registry of networks: a name → its builder and its typed options."""
+"""The registry of networks: a name → its builder (``stn.models.options`` holds its options).
+
+``create_model(model, stn)`` builds ``model["name"]`` from the ``model`` and ``stn`` configs,
+its options checked first (``stn.models.options.model_options``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
-from stn.errors import UsageError
-from stn.options import typed
+from stn.models.cub import build_cub
+from stn.models.mnist import build_cnn, build_fcn
+from stn.models.options import model_options
+from stn.models.svhn import build_svhn
 
-
-@dataclass(frozen=True)
-class Family:
-    """A registered network: its builder and the dataclasses of its options."""
-
-    build: Callable[..., nn.Module]
-    options: type
-    stn: type
-
-
-MODELS: dict[str, Family] = {}
-
-
-def register(name: str, options: type, stn: type) -> Callable:
-    """Register the decorated builder as network ``name``."""
-
-    def add(build: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        MODELS[name] = Family(build, options, stn)
-        return build
-
-    return add
-
-
-def model_options(model: Mapping[str, Any], stn: Mapping[str, Any]) -> tuple[Family, Any, Any]:
-    """The family of ``model["name"]`` and its typed ``model`` and ``stn`` options."""
-    name = model.get("name")
-    if name not in MODELS:
-        raise UsageError(f"unknown model.name={name!r}; valid: {', '.join(MODELS)}")
-    family = MODELS[name]
-    where = f"the {name} network"
-    options = typed(family.options, {k: v for k, v in model.items() if k != "name"}, "model", where)
-    return family, options, typed(family.stn, dict(stn), "stn", where)
+# Each builder: (*, options, stn, in_shape, num_classes) -> nn.Module, with its two option
+# classes in stn.models.options.OPTIONS under the same name.
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "fcn": build_fcn,
+    "cnn": build_cnn,
+    "svhn": build_svhn,
+    "cub": build_cub,
+}
 
 
 def create_model(
     model: Mapping[str, Any], stn: Mapping[str, Any], *, in_shape: Sequence[int], num_classes: int
 ) -> nn.Module:
     """The network ``model["name"]`` for inputs ``(B, *in_shape)``, ``num_classes`` outputs."""
-    family, options, st = model_options(model, stn)
-    return family.build(options=options, stn=st, in_shape=tuple(in_shape), num_classes=num_classes)
+    name, options, st = model_options(model, stn)
+    return MODELS[name](options=options, stn=st, in_shape=tuple(in_shape), num_classes=num_classes)

@@ -14,19 +14,18 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
 from stn.errors import UsageError
-from stn.models.registry import register
+from stn.models.options import SVHN, SVHNST, placement_positions
+from stn.models.options import SVHN_CHANNELS as CHANNELS
 from stn.nn.localisation import conv_localisation, fc_localisation
 from stn.nn.placement import place_transformers
 from stn.nn.shape import output_shape
 from stn.nn.spatial_transformer import SpatialTransformer
 from stn.nn.transforms import build_transform
 
-CHANNELS = (48, 64, 128, 160, 192, 192, 192, 192)
 POSITIONS, CLASSES = 5, 11
 
 
@@ -80,44 +79,19 @@ class SequenceClassifier(nn.Module):
         return self.heads(self.fc(self.features(x))).view(-1, POSITIONS, CLASSES)
 
 
-# Where each model puts its STs (before which conv blocks), and their localisation nets.
-PLACEMENT = {"cnn": (), "single": (0,), "multi": (0, 1, 2, 3)}
+# Each placement's localisation nets (where they sit: stn.models.options.PLACEMENTS).
 LOCALISATION = {
     "single": lambda shape: conv_localisation(shape, (32, 32), kernel_size=5, hidden=(32, 32)),
     "multi": lambda shape: fc_localisation(shape, (32, 32)),
 }
 
 
-@dataclass(frozen=True)
-class SVHNST:
-    """``stn`` options of the SVHN networks: the ``transform`` of every ST (``none``: the
-    CNN). Where they sit is ``model.placement``."""
-
-    transform: str
-
-
-@dataclass(frozen=True)
-class SVHN:
-    """``model`` options: ``placement`` (``single``: one ST at the input with a conv loc net;
-    ``multi``: before each of conv layers 0–3 with FC loc nets; or a list of conv layers to
-    put Multi's ST before), the conv ``channels``, the FC layers' ``hidden`` width and their
-    ``dropout``."""
-
-    placement: str | list[int] = "multi"
-    channels: list[int] = field(default_factory=lambda: list(CHANNELS))
-    hidden: int = 3072
-    dropout: float = 0.5
-
-
-@register("svhn", SVHN, SVHNST)
 def build_svhn(
     *, options: SVHN, stn: SVHNST, in_shape: tuple[int, ...], num_classes: int
 ) -> SequenceClassifier:
     """The CNN (``stn.transform=none``), ST-CNN Single or Multi for ``(3, S, S)`` inputs."""
     if num_classes != CLASSES:
         raise UsageError(f"the SVHN network has {CLASSES} classes per digit, got {num_classes}")
-    if options.placement == "cnn":
-        raise UsageError("model.placement=cnn: the CNN is stn=none; placement says where STs sit")
     return build_svhn_model(
         "cnn" if stn.transform == "none" else options.placement,
         in_shape,
@@ -139,20 +113,11 @@ def build_svhn_model(
     """``cnn``, ``single`` (ST-CNN Single) or ``multi`` (ST-CNN Multi) for ``in_shape``
     ``(3, S, S)``, its STs of type ``transform``. ``name`` may instead list the conv layers
     (0–7) to put an ST before, each with Multi's localisation net."""
-    if isinstance(name, str):
-        if name not in PLACEMENT:
-            raise UsageError(
-                f"unknown model.placement={name!r}; valid: single, multi, or a list of conv "
-                f"layers 0–{len(channels) - 1} (the CNN has no STs: stn=none)"
-            )
-        positions, localisation = PLACEMENT[name], LOCALISATION.get(name)
+    if name == "cnn":
+        positions, localisation = (), None
     else:
-        positions, localisation = tuple(name), LOCALISATION["multi"]
-        if not positions or any(not 0 <= p < len(channels) for p in positions):
-            raise UsageError(
-                f"model.placement: ST positions must be conv layers 0–{len(channels) - 1}, "
-                f"got {list(positions)}"
-            )
+        positions = placement_positions(name, len(channels))
+        localisation = LOCALISATION["single" if name == "single" else "multi"]
     widths = (in_shape[0], *channels)
     layers = [
         conv_block(c_in, c_out, stride=2 if i % 2 == 0 else 1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from stn.models import MODELS
+from stn.models.options import OPTIONS
 
 # (networks, old prefix, new prefix) of renamed parameters
 RENAMED = [(("fcn", "cnn"), "net.transformer.", "net.transformers.0.")]
@@ -22,9 +22,8 @@ def upgrade(checkpoint: dict[str, Any]) -> dict[str, Any]:
     """``checkpoint`` (a Lightning checkpoint's dict) in today's form, changed in place."""
     hparams = checkpoint.get("hyper_parameters", {})
     name = hparams.get("model", {}).get("name")
-    family = MODELS.get(name)
-    if family is not None and "stn" in hparams:
-        read = {f.name for f in dataclasses.fields(family.stn)}
+    if name in OPTIONS and "stn" in hparams:
+        read = {f.name for f in dataclasses.fields(OPTIONS[name][1])}
         hparams["stn"] = {k: v for k, v in hparams["stn"].items() if k in read}
     state = checkpoint.get("state_dict", {})
     for networks, old, new in RENAMED:

@@ -1,18 +1,22 @@
 """stn.models: one registry, one keyword-only signature, typed options, none ignored."""
 
 import inspect
+import subprocess
+import sys
 
 import pytest
 from helpers import compose
 
 from stn.errors import UsageError
 from stn.models import MODELS, create_model
+from stn.models.options import OPTIONS, TRANSFORMS, model_options
+from stn.nn.transforms import TRANSFORMS as LIBRARY_TRANSFORMS
 from stn.train import train
 
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_every_builder_has_the_one_keyword_only_signature(name):
-    params = inspect.signature(MODELS[name].build).parameters.values()
+    params = inspect.signature(MODELS[name]).parameters.values()
     assert [(p.name, p.kind) for p in params] == [
         (n, inspect.Parameter.KEYWORD_ONLY) for n in ("options", "stn", "in_shape", "num_classes")
     ]
@@ -55,6 +59,75 @@ def test_an_option_a_family_does_not_read_stops_the_run_before_any_work(
 
 def test_unknown_network_names_the_registered_ones():
     with pytest.raises(
-        UsageError, match=r"unknown model\.name='lenet'; valid: cub, fcn, cnn, svhn"
+        UsageError, match=r"unknown model\.name='lenet'; valid: fcn, cnn, svhn, cub"
     ):
         create_model({"name": "lenet"}, {"transform": "none"}, in_shape=(1, 28, 28), num_classes=10)
+
+
+def test_every_network_has_its_options_and_every_option_class_its_network():
+    assert list(MODELS) == list(OPTIONS)
+
+
+def test_the_transform_names_are_the_library_s():
+    assert TRANSFORMS == ("none", *LIBRARY_TRANSFORMS)
+
+
+def test_network_options_are_checked_without_torch():
+    """A wrong network option is said by the light module alone: nothing heavy imported, and
+    ``stn.models`` itself imports nothing until a name of it is used."""
+    code = (
+        "import sys\n"
+        "import stn.models\n"
+        "from stn.models.options import model_options\n"
+        "for model, stn in [({'name': 'cnn', 'channels': 'abc', 'kernel_sizes': [9]},\n"
+        "                    {'transform': 'none'}),\n"
+        "                   ({'name': 'fcn', 'hidden': [8]}, {'transform': 'foo'}),\n"
+        "                   ({'name': 'svhn', 'placement': [9]}, {'transform': 'affine'}),\n"
+        "                   ({'name': 'cub', 'backbone': 'resnet'}, {'transform': 'none'})]:\n"
+        "    try:\n"
+        "        model_options(model, stn)\n"
+        "    except ValueError as err:\n"
+        "        print(err)\n"
+        "heavy = ('torch', 'pytorch_lightning', 'torchvision')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "model.channels='abc' must be a list of integers (an option of the cnn network)",
+        "unknown stn.transform='foo'; valid: none, affine, projective, tps, attention",
+        "model.placement=[9]: ST positions must be conv layers 0–7, at least one",
+        "unknown model.backbone='resnet'; valid: googlenet, inception_v3",
+        "[]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "stn", "message"),
+    [
+        (
+            {"name": "cnn", "channels": [8, 8], "kernel_sizes": [9]},
+            {"transform": "affine"},
+            r"model\.channels=\[8, 8\] and model\.kernel_sizes=\[9\] must be as long",
+        ),
+        (
+            {"name": "fcn", "hidden": [8], "localisation": {"kind": "rnn"}},
+            {"transform": "affine"},
+            r"unknown model\.localisation\.kind='rnn'; valid: conv, fc",
+        ),
+        (
+            {"name": "fcn", "hidden": [8], "localisation": {"kind": "fc", "channels": [8]}},
+            {"transform": "affine"},
+            r"model\.localisation\.channels=\[8\] is not an option of a fc localisation net",
+        ),
+        (
+            {"name": "fcn", "hidden": [8]},
+            {"transform": "none", "n": 2},
+            r"stn\.n=2 asks for parallel STs, but stn=none has none",
+        ),
+        ({"name": "svhn", "placement": []}, {"transform": "affine"}, r"at least one"),
+        ({"name": "cub"}, {"transform": "tps2"}, r"unknown stn\.transform='tps2'"),
+    ],
+)
+def test_a_wrong_network_option_names_its_key_and_what_is_allowed(model, stn, message):
+    with pytest.raises(UsageError, match=message):
+        model_options(model, stn)

@@ -1,0 +1,214 @@
+"""Every network's options, typed and checked without torch.
+
+``model_options(model, stn)`` reads the ``model`` and ``stn`` configs into the named
+network's two option classes (``stn.options.typed``: unknown, missing and mistyped keys),
+whose checks then say what is allowed of each value; ``stn.train`` calls it before torch is
+imported, and every builder (``stn.models.registry``) takes the same classes, so one list
+of options serves both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stn.errors import UsageError
+from stn.options import typed
+
+# The names of stn.nn.transforms.TRANSFORMS (a test keeps them equal), and none: no ST.
+TRANSFORMS = ("none", "affine", "projective", "tps", "attention")
+BACKBONES = ("googlenet", "inception_v3")  # torchvision's Inceptions with batch norm
+SVHN_CHANNELS = (48, 64, 128, 160, 192, 192, 192, 192)  # Goodfellow et al.'s 8 conv layers
+PLACEMENTS = {"single": (0,), "multi": (0, 1, 2, 3)}  # SVHN: conv layers an ST sits before
+
+
+def check_transform(transform: str) -> None:
+    if transform not in TRANSFORMS:
+        raise UsageError(f"unknown stn.transform={transform!r}; valid: {', '.join(TRANSFORMS)}")
+
+
+@dataclass(frozen=True)
+class MnistST:
+    """``stn`` options of the MNIST networks: ``transform`` (``none`` | ``affine`` |
+    ``projective`` | ``tps`` | ``attention``), ``n`` parallel STs, 2× average ``pool``ing after
+    them (1: none), and whether the ``n`` STs share one localisation net."""
+
+    transform: str
+    n: int = 1
+    pool: int = 1
+    shared: bool = True
+
+    def __post_init__(self) -> None:
+        check_transform(self.transform)
+        if self.transform == "none" and self.n != 1:  # (pool and shared: experiment defaults)
+            raise UsageError(
+                f"stn.n={self.n} asks for parallel STs, but stn=none has none: remove stn.n, "
+                f"or choose a transform (stn=affine|projective|tps)"
+            )
+
+
+@dataclass(frozen=True)
+class ConvLocalisation:
+    """``model.localisation`` of ``kind: conv`` (``stn.nn.localisation.conv_localisation``)."""
+
+    channels: list[int] = field(default_factory=lambda: [20, 20])
+    kernel_size: int = 5
+    pool: int = 2
+    hidden: list[int] = field(default_factory=lambda: [20])
+
+
+@dataclass(frozen=True)
+class FCLocalisation:
+    """``model.localisation`` of ``kind: fc`` (``stn.nn.localisation.fc_localisation``)."""
+
+    hidden: list[int] = field(default_factory=lambda: [32, 32])
+
+
+LOCALISATION = {"conv": ConvLocalisation, "fc": FCLocalisation}
+
+
+def localisation_options(
+    options: Mapping[str, Any],
+) -> tuple[str, ConvLocalisation | FCLocalisation]:
+    """The ``kind`` of localisation net that ``model.localisation`` names, and its options."""
+    options = dict(options)
+    kind = options.pop("kind", None)
+    if kind not in LOCALISATION:
+        raise UsageError(
+            f"unknown model.localisation.kind={kind!r}; valid: {', '.join(LOCALISATION)}"
+        )
+    return kind, typed(
+        LOCALISATION[kind], options, "model.localisation", f"a {kind} localisation net"
+    )
+
+
+@dataclass(frozen=True)
+class FCN:
+    """``model`` options of FCN / ST-FCN: ``hidden`` widths, scaled by one factor to meet
+    ``params`` (the parameter budget, loc net included; null: as given), and the ST's
+    ``localisation`` net (``kind``: ``fc`` or ``conv``, and that builder's options)."""
+
+    hidden: list[int]
+    params: int | None = None
+    localisation: dict = field(default_factory=lambda: {"kind": "fc"})
+
+    def __post_init__(self) -> None:
+        localisation_options(self.localisation)
+
+
+@dataclass(frozen=True)
+class CNN:
+    """``model`` options of CNN / ST-CNN: conv ``channels`` and ``kernel_sizes``, then as
+    ``FCN``."""
+
+    channels: list[int]
+    kernel_sizes: list[int]
+    params: int | None = None
+    localisation: dict = field(default_factory=lambda: {"kind": "conv"})
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != len(self.kernel_sizes):
+            raise UsageError(
+                f"model.channels={list(self.channels)} and model.kernel_sizes="
+                f"{list(self.kernel_sizes)} must be as long: one kernel size per conv layer"
+            )
+        localisation_options(self.localisation)
+
+
+@dataclass(frozen=True)
+class SVHNST:
+    """``stn`` options of the SVHN networks: the ``transform`` of every ST (``none``: the
+    CNN). Where they sit is ``model.placement``."""
+
+    transform: str
+
+    def __post_init__(self) -> None:
+        check_transform(self.transform)
+
+
+def placement_positions(placement: str | list[int], layers: int) -> tuple[int, ...]:
+    """The conv layers (of ``layers``) that ``model.placement`` puts an ST before."""
+    if isinstance(placement, str):
+        if placement not in PLACEMENTS:
+            raise UsageError(
+                f"unknown model.placement={placement!r}; valid: {', '.join(PLACEMENTS)}, or a "
+                f"list of conv layers 0–{layers - 1} (the CNN has no STs: stn=none)"
+            )
+        return PLACEMENTS[placement]
+    if not placement or any(not 0 <= p < layers for p in placement):
+        raise UsageError(
+            f"model.placement={list(placement)}: ST positions must be conv layers "
+            f"0–{layers - 1}, at least one"
+        )
+    return tuple(placement)
+
+
+@dataclass(frozen=True)
+class SVHN:
+    """``model`` options: ``placement`` (``single``: one ST at the input with a conv loc net;
+    ``multi``: before each of conv layers 0–3 with FC loc nets; or a list of conv layers to
+    put Multi's ST before), the conv ``channels``, the FC layers' ``hidden`` width and their
+    ``dropout``."""
+
+    placement: str | list[int] = "multi"
+    channels: list[int] = field(default_factory=lambda: list(SVHN_CHANNELS))
+    hidden: int = 3072
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        placement_positions(self.placement, len(self.channels))
+
+
+@dataclass(frozen=True)
+class CUBST:
+    """``stn`` options: the ``transform`` of the parallel STs (``none``: the CNN alone;
+    ``attention``: the paper's crops) and how many, ``n``."""
+
+    transform: str
+    n: int = 2
+
+    def __post_init__(self) -> None:
+        check_transform(self.transform)
+
+
+@dataclass(frozen=True)
+class CUB:
+    """``model`` options: the Inception ``backbone`` (``googlenet`` | ``inception_v3``), its
+    ImageNet weights (``pretrained``), each ST's ``crop`` px, the STs' initial crops
+    (``crop_scale`` of the image, ``crop_spread`` from its middle), the loc net's FC width
+    ``loc_hidden``, and the classifier's ``dropout``."""
+
+    backbone: str = "googlenet"
+    pretrained: bool = True
+    crop: int = 224
+    crop_scale: float = 0.5
+    crop_spread: float = 0.25
+    loc_hidden: int = 128
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise UsageError(
+                f"unknown model.backbone={self.backbone!r}; valid: {', '.join(BACKBONES)}"
+            )
+
+
+# name: (its model options, its stn options); each name's builder is in stn.models.registry.
+OPTIONS: dict[str, tuple[type, type]] = {
+    "fcn": (FCN, MnistST),
+    "cnn": (CNN, MnistST),
+    "svhn": (SVHN, SVHNST),
+    "cub": (CUB, CUBST),
+}
+
+
+def model_options(model: Mapping[str, Any], stn: Mapping[str, Any]) -> tuple[str, Any, Any]:
+    """The name of ``model["name"]`` and its typed ``model`` and ``stn`` options."""
+    name = model.get("name")
+    if name not in OPTIONS:
+        raise UsageError(f"unknown model.name={name!r}; valid: {', '.join(OPTIONS)}")
+    options, st = OPTIONS[name]
+    where = f"the {name} network"
+    model = {k: v for k, v in model.items() if k != "name"}
+    return name, typed(options, model, "model", where), typed(st, dict(stn), "stn", where)
