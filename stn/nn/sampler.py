@@ -20,12 +20,20 @@ def check_sampling(mode: str, padding_mode: str) -> None:
         )
 
 
-def sample(x: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros") -> Tensor:
-    """Sample ``x`` at ``grid`` (``align_corners=False``), differentiable in both.
+def sample(
+    x: Tensor,
+    grid: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool = False,
+) -> Tensor:
+    """Sample ``x`` at ``grid``, differentiable in both.
 
     Args:
         x: ``(B, C, H_in, W_in)``.
         grid: ``(B, H, W, 2)`` normalised source coordinates, x first.
+        mode, padding_mode, align_corners: as ``F.grid_sample`` takes them; ``align_corners``
+            says where the input's pixels sit (``stn.nn.transforms.base``).
 
     Returns:
         ``(B, C, H, W)`` in the grid's dtype (at least float32: see ``Transform``).
@@ -38,5 +46,9 @@ def sample(x: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = 
         )
     with torch.autocast(x.device.type, enabled=False):
         return F.grid_sample(
-            x.to(grid.dtype), grid, mode=mode, padding_mode=padding_mode, align_corners=False
+            x.to(grid.dtype),
+            grid,
+            mode=mode,
+            padding_mode=padding_mode,
+            align_corners=align_corners,
         )

@@ -112,7 +112,7 @@ def test_a_localisation_net_of_another_width_than_given_is_refused():
     st = SpatialTransformer(loc, build_transform("affine"), in_features=5)
     assert st(torch.rand(2, 1, 4, 4)).shape == (2, 1, 4, 4)
     wrong = SpatialTransformer(loc, build_transform("affine"), in_features=6)
-    with pytest.raises(ValueError, match=r"must return \(B, 6\) features, got \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"must return flat \(B, 6\) features, got \(2, 5\)"):
         wrong(torch.rand(2, 1, 4, 4))
 
 
@@ -258,3 +258,38 @@ def test_bad_inputs_and_sizes_are_refused_by_name():
     for bad in (2.5, (2, 2.5), "24", (0, 3), True):
         with pytest.raises(ValueError, match="out_size must be a positive int or"):
             SpatialTransformer(conv_localisation((1, 42, 42)), build_transform("tps"), bad)
+
+
+def test_in_shape_builds_the_regression_layer_at_once_and_refuses_other_shapes():
+    tps = build_transform("tps")
+    loc = nn.Sequential(nn.Conv2d(1, 4, 5), nn.ReLU(), nn.Flatten())
+    st = SpatialTransformer(loc, tps, in_shape=(1, 12, 12))
+    assert type(st.regression) is nn.Linear and st.regression.in_features == 4 * 8 * 8
+    count = sum(p.numel() for p in st.parameters())  # countable before any batch
+    assert count == (4 * 25 + 4) + (256 + 1) * tps.n_params
+    assert torch.equal(st.regression.bias, tps.identity()) and not st.regression.weight.any()
+    with pytest.raises(ValueError, match=r"built for inputs \(B, 1, 12, 12\), got \(2, 1, 14, 14"):
+        st(torch.rand(2, 1, 14, 14))
+    lazy = SpatialTransformer(loc, tps)  # no width known: read from the first batch
+    assert isinstance(lazy.regression, nn.LazyLinear)
+    x = torch.rand(2, 1, 12, 12)
+    torch.testing.assert_close(lazy(x), st(x), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_align_corners_reaches_the_grid_and_the_sampler(align_corners):
+    torch.manual_seed(0)
+    st = SpatialTransformer(
+        fc_localisation((2, 9, 7), (8,)),
+        build_transform("affine"),
+        out_size=(5, 6),
+        align_corners=align_corners,
+    )
+    with torch.no_grad():
+        st.regression.bias.add_(torch.randn(6) * 0.2)
+    x = torch.rand(3, 2, 9, 7)
+    theta = st.regression.bias.view(1, 2, 3).expand(3, 2, 3)
+    grid = nn.functional.affine_grid(theta, [3, 2, 5, 6], align_corners=align_corners)
+    expected = nn.functional.grid_sample(x, grid, align_corners=align_corners)
+    torch.testing.assert_close(st(x), expected, atol=1e-6, rtol=0)
+    assert f"align_corners={align_corners}" in repr(st)

@@ -14,17 +14,19 @@ SIZES = [(8, 8), (5, 9), (13, 4)]
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_identity_reproduces_input(transform, size, dtype):
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_identity_reproduces_input(transform, size, dtype, align_corners):
     x = torch.rand(3, 2, *size, dtype=dtype)
     theta = transform.identity(dtype).repeat(3, 1)
     tol = 1e-5 if dtype == torch.float32 else 1e-12
+    grid = transform.grid(theta, size, align_corners)
     torch.testing.assert_close(
-        transform.grid(theta, size)[0].view(-1, 2),
-        output_coordinates(size, dtype=dtype),
+        grid[0].view(-1, 2),
+        output_coordinates(size, dtype=dtype, align_corners=align_corners),
         atol=tol,
         rtol=0,
     )
-    torch.testing.assert_close(sample(x, transform.grid(theta, size)), x, atol=tol, rtol=0)
+    torch.testing.assert_close(sample(x, grid, align_corners=align_corners), x, atol=tol, rtol=0)
 
 
 def test_output_coordinates_are_pixel_centres():
@@ -33,11 +35,20 @@ def test_output_coordinates_are_pixel_centres():
                            [-0.75, 0.5], [-0.25, 0.5], [0.25, 0.5], [0.75, 0.5]]  # fmt: skip
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_affine_matches_affine_grid(size):
+@pytest.mark.parametrize("size", [*SIZES, (1, 5)])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_matches_affine_grid_and_grid_sample(size, align_corners):
     theta = torch.randn(4, 6, dtype=torch.float64)
-    expected = F.affine_grid(theta.view(-1, 2, 3), [4, 1, *size], align_corners=False)
-    torch.testing.assert_close(Affine().grid(theta, size), expected, atol=1e-12, rtol=0)
+    expected = F.affine_grid(theta.view(-1, 2, 3), [4, 1, *size], align_corners=align_corners)
+    grid = Affine().grid(theta, size, align_corners)
+    torch.testing.assert_close(grid, expected, atol=1e-12, rtol=0)
+    x = torch.rand(4, 2, 6, 7, dtype=torch.float64)
+    torch.testing.assert_close(
+        sample(x, grid, align_corners=align_corners),
+        F.grid_sample(x, expected, align_corners=align_corners),
+        atol=1e-12,
+        rtol=0,
+    )
 
 
 def test_projective_without_perspective_is_affine():

@@ -1,8 +1,9 @@
 """The grid generator's common contract: θ maps output coordinates to source coordinates.
 
-Coordinates are normalised to [-1, 1], x first, with ``align_corners=False``: the centre of
-pixel ``j`` of a row of ``W`` pixels sits at ``(2j + 1) / W - 1``, exactly the grid that
-``F.affine_grid(..., align_corners=False)`` builds and ``F.grid_sample`` reads.
+Coordinates are normalised to [-1, 1], x first. With ``align_corners=False`` (the default)
+the centre of pixel ``j`` of a row of ``W`` pixels sits at ``(2j + 1) / W - 1``; with
+``True`` at ``2j / (W - 1) - 1`` (the corner pixels' centres at ±1): exactly the grids that
+``F.affine_grid`` builds and ``F.grid_sample`` reads with the same ``align_corners``.
 
 Every transformation of the paper is linear in θ over a fixed basis of the output point,
 followed for the projective one by a perspective divide:
@@ -20,17 +21,23 @@ from torch import Tensor, nn
 
 
 def output_coordinates(
-    size: tuple[int, int], device: torch.device | None = None, dtype: torch.dtype | None = None
+    size: tuple[int, int],
+    device: torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    align_corners: bool = False,
 ) -> Tensor:
     """Normalised pixel-centre coordinates of an output of ``size = (H, W)``.
 
     Returns:
         ``(H * W, 2)``, x first, in raster order (row ``i``, column ``j`` at ``i * W + j``).
     """
-    height, width = size
-    ys = (torch.arange(height, device=device, dtype=torch.float64) * 2 + 1) / height - 1
-    xs = (torch.arange(width, device=device, dtype=torch.float64) * 2 + 1) / width - 1
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+
+    def axis(n: int) -> Tensor:
+        if align_corners and n > 1:  # as F.affine_grid (one pixel: 0 either way)
+            return torch.linspace(-1, 1, n, device=device, dtype=torch.float64)
+        return (torch.arange(n, device=device, dtype=torch.float64) * 2 + 1) / n - 1
+
+    grid_y, grid_x = torch.meshgrid(axis(size[0]), axis(size[1]), indexing="ij")
     return torch.stack((grid_x, grid_y), dim=-1).reshape(-1, 2).to(dtype or torch.float32)
 
 
@@ -91,35 +98,37 @@ class Transform(nn.Module):
         with torch.autocast(theta.device.type, enabled=False):
             return self.project(self.basis(xy.to(theta.dtype)) @ self.coefficients(theta))
 
-    def grid(self, theta: Tensor, size: tuple[int, int]) -> Tensor:
+    def grid(self, theta: Tensor, size: tuple[int, int], align_corners: bool = False) -> Tensor:
         """The sampling grid of an output of ``size = (H, W)``.
 
         Args:
             theta: ``(B, n_params)``.
             size: output ``(H, W)``.
+            align_corners: where the output's pixels sit (see the module's docstring); give
+                ``F.grid_sample`` the same.
 
         Returns:
-            ``(B, H, W, 2)``, contiguous: the source coordinates of every output pixel, as
-            ``F.grid_sample(..., align_corners=False)`` takes them.
+            ``(B, H, W, 2)``, contiguous: the source coordinates of every output pixel.
         """
         theta = self._check_theta(theta)
         size = tuple(size)
         if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
             raise ValueError(f"size must be two positive ints (H, W), got {size!r}")
         with torch.autocast(theta.device.type, enabled=False):
-            xy = self._grid_points(theta, size)  # (H·W, B, 2)
+            xy = self._grid_points(theta, (size, align_corners))  # (H·W, B, 2)
         # Contiguous: grid_sample's backward is ~2× slower on a strided grid.
         return xy.transpose(0, 1).contiguous().view(theta.shape[0], *size, 2)
 
-    def _grid_points(self, theta: Tensor, size: tuple[int, int]) -> Tensor:
-        """Source points of the output grid, ``(H·W, B, 2)``."""
-        return self.project(self._on_grid(self.coefficients(theta), size))
+    def _grid_points(self, theta: Tensor, grid: tuple[tuple[int, int], bool]) -> Tensor:
+        """Source points of the output ``grid`` (size, align_corners): ``(H·W, B, 2)``."""
+        return self.project(self._on_grid(self.coefficients(theta), grid))
 
-    def _on_grid(self, coef: Tensor, size: tuple[int, int]) -> Tensor:
+    def _on_grid(self, coef: Tensor, grid: tuple[tuple[int, int], bool]) -> Tensor:
         """The cached grid basis times ``coef`` ``(B, D, c)``: one GEMM, ``(H·W, B, c)``."""
-        key = (size, coef.device, coef.dtype)
+        key = (grid, coef.device, coef.dtype)
         if key not in self._grid_bases:
-            xy = output_coordinates(size, dtype=torch.float64)
+            size, align_corners = grid
+            xy = output_coordinates(size, dtype=torch.float64, align_corners=align_corners)
             self._grid_bases[key] = self.basis(xy).to(coef.device, coef.dtype)
         batch, dim, c = coef.shape
         return (self._grid_bases[key] @ coef.transpose(0, 1).reshape(dim, batch * c)).view(

@@ -44,11 +44,12 @@ class Projective(Transform):
     def project(self, uvw: Tensor) -> Tensor:
         return self._divide(uvw[..., :2], uvw[..., 2:])
 
-    def _grid_points(self, theta: Tensor, size: tuple[int, int]) -> Tensor:
+    def _grid_points(self, theta: Tensor, grid: tuple[tuple[int, int], bool]) -> Tensor:
         # Numerator and denominator by two GEMMs: slicing one (H·W, B, 3) product costs more
         # in the backward pass (a zero-filled copy per slice) than the second GEMM.
         h = self.matrix(theta)
-        return self._divide(self._on_grid(h[:, :2].mT, size), self._on_grid(h[:, 2:].mT, size))
+        num, den = h[:, :2].transpose(1, 2), h[:, 2:].transpose(1, 2)  # not .mT: legacy ONNX
+        return self._divide(self._on_grid(num, grid), self._on_grid(den, grid))
 
     def _divide(self, uv: Tensor, w: Tensor) -> Tensor:
         """``uv / w`` with ``|w|`` clamped to at least ``eps``, keeping its sign (``where``, not

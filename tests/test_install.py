@@ -1,0 +1,68 @@
+"""The library installs and runs with torch alone; the suite's packages are an extra."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from helpers import ROOT
+
+SUITE = ("torchvision", "hydra-core", "omegaconf", "pytorch-lightning", "tensorboard", "h5py")
+
+
+def uv() -> list[str]:
+    if shutil.which("uv"):
+        return ["uv"]
+    found = subprocess.run(["python3", "-m", "uv", "--version"], capture_output=True)
+    if found.returncode != 0:
+        pytest.skip("uv is not installed (scripts/setup.sh installs it)")
+    return ["python3", "-m", "uv"]
+
+
+def resolve(*extras: str) -> set[str]:
+    """The packages that installing the project (with ``extras``) pulls, as uv resolves them."""
+    args = [a for extra in extras for a in ("--extra", extra)]
+    done = subprocess.run(
+        [*uv(), "pip", "compile", "pyproject.toml", "-q", "--no-header", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"uv cannot resolve here (no registry?): {done.stderr.strip()[-300:]}")
+    return set(re.findall(r"^([A-Za-z0-9_.-]+)==", done.stdout, re.MULTILINE))
+
+
+def test_installing_the_library_pulls_torch_and_nothing_of_the_suite():
+    library = resolve()
+    assert "torch" in library
+    assert not library & set(SUITE), sorted(library & set(SUITE))
+    assert set(SUITE) <= resolve("suite")  # the extra that the README's setup installs
+
+
+def test_the_library_runs_with_torch_alone():
+    """stn.nn imported, every transform built, run forward and backward, with every package
+    of the suite made unimportable."""
+    code = f"""
+import importlib.abc, sys
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in {[p.replace("-", "_") for p in SUITE] + ["safetensors", "PIL"]}:
+            raise ImportError(f"{{name}} is not installed (a light install)")
+sys.meta_path.insert(0, Refuse())
+import torch
+from torch import nn
+from stn.nn import TRANSFORMS, SpatialTransformer, build_transform, fc_localisation
+from stn.nn.tutorial import TutorialNet
+for name in TRANSFORMS:
+    st = SpatialTransformer(fc_localisation((1, 12, 12), (8,)), build_transform(name))
+    st(torch.rand(2, 1, 12, 12)).sum().backward()
+    assert st.localisation[1].weight.grad is not None
+TutorialNet()(torch.rand(2, 1, 28, 28)).sum().backward()
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("hydra", "omegaconf",
+      "pytorch_lightning", "torchvision", "h5py", "tensorboard", "safetensors", "PIL")))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]"
