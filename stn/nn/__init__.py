@@ -1,7 +1,8 @@
 """Spatial transformers in pure PyTorch: grid generators, sampler, localisation nets, placement.
 
-Conventions (see DESIGN.md): coordinates normalised to [-1, 1], x first,
-``align_corners=False``; θ maps output coordinates to source coordinates.
+Conventions (``stn.nn.transforms.base``): coordinates normalised to [-1, 1], x first,
+``align_corners=False`` unless asked otherwise; θ maps output coordinates to source
+coordinates. ``stn.nn.tutorial`` holds the PyTorch tutorial's network on this library.
 """
 
 from stn.nn.localisation import Localisation, conv_localisation, fc_localisation

@@ -1,10 +1,11 @@
 """The official PyTorch tutorial's network (``spatial_transformer_tutorial.py``) on ``stn.nn``.
 
 ``TutorialNet`` is the tutorial's ``Net``, its ``localization``, ``fc_loc`` and ``stn()``
-replaced by one ``SpatialTransformer``: the localisation net ends at ``fc_loc``'s hidden
-layer (flattened first), and the transformer adds the tutorial's last layer, the regression
-to θ that starts at the identity. Its layers are built in the tutorial's order, so a seed
-gives the same weights, and ``from_tutorial`` reads a checkpoint of the tutorial's ``Net``:
+replaced by one ``SpatialTransformer`` named ``stn`` (so ``forward`` is unchanged): the
+localisation net ends at ``fc_loc``'s hidden layer (flattened first), and the transformer
+adds the tutorial's last layer, the regression to θ that starts at the identity. Its layers
+are built in the tutorial's order, so a seed gives the same weights, and ``from_tutorial``
+reads a checkpoint of the tutorial's ``Net``:
 
     net = TutorialNet()
     net.load_state_dict(from_tutorial(torch.load("tutorial.pt")))
@@ -22,16 +23,16 @@ from stn.nn.transforms import Affine
 
 # The tutorial's parameter names → TutorialNet's (the others are the same).
 RENAMED = {
-    "localization.0.": "st.localisation.0.",
-    "localization.3.": "st.localisation.3.",
-    "fc_loc.0.": "st.localisation.7.",
-    "fc_loc.2.": "st.regression.",
+    "localization.0.": "stn.localisation.0.",
+    "localization.3.": "stn.localisation.3.",
+    "fc_loc.0.": "stn.localisation.7.",
+    "fc_loc.2.": "stn.regression.",
 }
 
 
 class TutorialNet(nn.Module):
     """``(B, 1, 28, 28)`` MNIST digits (normalised as the tutorial does) → log-probabilities
-    ``(B, 10)``; ``st.theta`` holds the last forward's θ ``(B, 6)``."""
+    ``(B, 10)``; ``stn.theta`` holds the last forward's θ ``(B, 6)``."""
 
     def __init__(self, align_corners: bool = False) -> None:
         super().__init__()
@@ -51,12 +52,12 @@ class TutorialNet(nn.Module):
             nn.Linear(10 * 3 * 3, 32),
             nn.ReLU(True),
         )
-        self.st = SpatialTransformer(
+        self.stn = SpatialTransformer(
             localisation, Affine(), in_shape=(1, 28, 28), align_corners=align_corners
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.st(x)
+        x = self.stn(x)
         x = F.relu(F.max_pool2d(self.conv1(x), 2))
         x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
         x = F.dropout(F.relu(self.fc1(x.flatten(1))), training=self.training)

@@ -1,11 +1,17 @@
 """The PyTorch tutorial's network on stn.nn: same weights from a seed, same outputs from its
 checkpoint, and the loc-net contract said where a port gets it wrong."""
 
+import re
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import ROOT
 from torch import nn
 
+from stn.data.mnist_files import load_mnist
 from stn.nn import Affine, SpatialTransformer
 from stn.nn.tutorial import TutorialNet, from_tutorial
 
@@ -71,8 +77,8 @@ def test_a_tutorial_checkpoint_loads_in_one_call_and_gives_its_outputs(tmp_path)
         got = ours(x)
         theta = theirs.fc_loc(theirs.localization(x).flatten(1))
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
-    torch.testing.assert_close(ours.st.theta, theta, atol=1e-6, rtol=0)
-    assert (ours.st.theta - torch.tensor([1.0, 0, 0, 0, 1, 0])).abs().max() > 0.05
+    torch.testing.assert_close(ours.stn.theta, theta, atol=1e-6, rtol=0)
+    assert (ours.stn.theta - torch.tensor([1.0, 0, 0, 0, 1, 0])).abs().max() > 0.05
 
 
 def test_a_conv_localisation_net_without_flatten_is_told_to_flatten():
@@ -92,3 +98,40 @@ def test_a_localisation_net_that_already_regresses_theta_is_warned_of():
             Affine(),
             in_shape=(1, 28, 28),
         )
+
+
+def tutorial_script(*args, data):
+    command = [sys.executable, "scripts/tutorial.py", "--data", str(data), *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_the_example_tests_a_tutorial_checkpoint_as_the_tutorial_would(mnist_root, tmp_path):
+    torch.manual_seed(3)
+    theirs = Tutorial().eval()
+    with torch.no_grad():
+        theirs.fc_loc[2].weight.normal_(0, 0.05)
+    torch.save(theirs.state_dict(), tmp_path / "tutorial.pt")
+    done = tutorial_script(
+        "--checkpoint", tmp_path / "tutorial.pt", "--epochs", "0", "--limit", "500", data=mnist_root
+    )
+    assert done.returncode == 0, done.stderr
+    images, labels = load_mnist(mnist_root, train=False)
+    x = ((images[:500].float() / 255 - 0.1307) / 0.3081).unsqueeze(1)
+    with torch.no_grad():
+        right = (theirs(x).argmax(1) == labels[:500]).sum().item()
+    assert done.stdout == f"test accuracy {100 * right / 500:.2f} %\n"
+
+
+@pytest.mark.slow  # 22 s on a 2-core CPU
+def test_the_example_trains(mnist_root):
+    done = tutorial_script("--epochs", "2", "--limit", "6000", data=mnist_root)
+    assert done.returncode == 0, done.stderr
+    first, second = map(float, re.findall(r"epoch \d: test accuracy ([\d.]+) %\n", done.stdout))
+    assert 10 < first < second and second > 30  # from chance, 188 steps of the tutorial's recipe
+
+
+def test_the_example_without_mnist_says_where_to_put_it(tmp_path):
+    done = tutorial_script("--epochs", "0", data=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: MNIST not found: ") and str(tmp_path) in done.stderr
+    assert "Traceback" not in done.stderr
