@@ -3,8 +3,9 @@
 The classifiers have three weight layers: FCN ``FC → FC → FC``, CNN ``conv 9×9 → max-pool →
 conv 7×7 → max-pool → FC``. The ST variants put a spatial transformer at the input, with a
 fully connected localisation net for ST-FCN and a convolutional one for ST-CNN (as the
-model's ``localisation`` config says), optionally followed by 2× average pooling (the paper's
-downsampling for RTS and TC). ``n = 2`` parallel STs (2×ST-FCN) each see every input channel;
+model's ``localisation`` config says), its output downsampled 2× for RTS and TC (the
+paper's): sampled at full size, then average-pooled (``stn.downsample=pool``), or sampled on a
+grid half the size (``sample``). ``n = 2`` parallel STs (2×ST-FCN) each see every input channel;
 their outputs are concatenated along channels. They share one localisation net, or with
 ``stn.shared=false`` each has its own (the paper defines an ST as its localisation net,
 grid generator and sampler).
@@ -93,14 +94,17 @@ def transformed(
     its ``widths`` scaled to the parameter budget ``options.params``."""
     transformers, pool, shape = [], 1, in_shape
     if stn.transform != "none":
+        size = (in_shape[1] // stn.pool, in_shape[2] // stn.pool)
+        out_size = size if stn.downsample == "sample" else None
 
         def make(n: int) -> ParallelSpatialTransformer:
             loc = localisation_net(options.localisation, in_shape)
-            return ParallelSpatialTransformer(loc, build_transform(stn.transform), n=n)
+            transform = build_transform(stn.transform)
+            return ParallelSpatialTransformer(loc, transform, n=n, out_size=out_size)
 
         transformers = [make(stn.n)] if stn.shared else [make(1) for _ in range(stn.n)]
-        pool = stn.pool
-        shape = (in_shape[0] * stn.n, in_shape[1] // pool, in_shape[2] // pool)
+        pool = stn.pool if out_size is None else 1
+        shape = (in_shape[0] * stn.n, *size)
     if options.params is not None:
         loc = sum(_count(st) for st in transformers)
         build = lambda w: classifier(shape, w)  # noqa: E731

@@ -21,6 +21,7 @@ TRANSFORMS = ("none", "affine", "projective", "tps", "attention")
 BACKBONES = ("googlenet", "inception_v3")  # torchvision's Inceptions with batch norm
 SVHN_CHANNELS = (48, 64, 128, 160, 192, 192, 192, 192)  # Goodfellow et al.'s 8 conv layers
 PLACEMENTS = {"single": (0,), "multi": (0, 1, 2, 3)}  # SVHN: conv layers an ST sits before
+DOWNSAMPLE = ("pool", "sample")  # MNIST: how an ST's output is made stn.pool times smaller
 
 
 def check_transform(transform: str) -> None:
@@ -31,16 +32,24 @@ def check_transform(transform: str) -> None:
 @dataclass(frozen=True)
 class MnistST:
     """``stn`` options of the MNIST networks: ``transform`` (``none`` | ``affine`` |
-    ``projective`` | ``tps`` | ``attention``), ``n`` parallel STs, 2× average ``pool``ing after
-    them (1: none), and whether the ``n`` STs share one localisation net."""
+    ``projective`` | ``tps`` | ``attention``), ``n`` parallel STs, whether they share one
+    localisation net, and the factor ``pool`` (1: none) their output is downsampled by:
+    ``downsample`` ``pool`` samples at the input's size, then average-pools; ``sample``
+    samples a grid ``pool`` times smaller (the paper's §3.4: an ST downsamples by its output
+    size)."""
 
     transform: str
     n: int = 1
     pool: int = 1
     shared: bool = True
+    downsample: str = "pool"
 
     def __post_init__(self) -> None:
         check_transform(self.transform)
+        if self.downsample not in DOWNSAMPLE:
+            raise UsageError(
+                f"unknown stn.downsample={self.downsample!r}; valid: {', '.join(DOWNSAMPLE)}"
+            )
         if self.transform == "none" and self.n != 1:  # (pool and shared: experiment defaults)
             raise UsageError(
                 f"stn.n={self.n} asks for parallel STs, but stn=none has none: remove stn.n, "

@@ -86,6 +86,7 @@ ADDED = {
     "data.distortion.corners": "any",
     "data.distortion.folds": "keep",
     "data.distortion.shift": None,
+    "stn.downsample": "pool",
 }
 
 

@@ -102,3 +102,31 @@ def test_budget_below_the_localisation_net_is_refused():
 def test_an_option_the_network_does_not_read_is_an_error(override, message):
     with pytest.raises(ValueError, match=message):
         _model(["experiment=mnist_rts", "model=fcn", "stn=affine", override])
+
+
+@pytest.mark.parametrize("model", ["fcn", "cnn"])
+def test_downsampling_by_a_smaller_grid_is_pooling_at_the_identity_and_not_beyond(model):
+    """stn.downsample=sample: the ST samples 21×21 of the 42×42 input. At the identity θ a
+    bilinear sample at each 21×21 pixel centre is the mean of its 2×2 block, so both readings
+    compute the same network; once the ST zooms, they differ (the smaller grid aliases)."""
+    common = ["experiment=mnist_rts", f"model={model}", "stn=affine"]
+    torch.manual_seed(0)
+    pooled, _, shape = _model(common)
+    torch.manual_seed(0)
+    sampled, _, _ = _model([*common, "stn.downsample=sample"])
+    assert [st.out_size for st in sampled.transformers] == [(21, 21)]
+    assert not isinstance(sampled.pool, torch.nn.AvgPool2d)
+    assert _params(sampled) == _params(pooled)
+    sampled.load_state_dict(pooled.state_dict())
+    x = torch.rand(4, *shape)
+    with torch.no_grad():
+        torch.testing.assert_close(sampled(x), pooled(x), atol=1e-5, rtol=0)
+        for net in (pooled, sampled):  # both STs zoom in 1.3×, rotated by 0.3 rad
+            a, b = 0.77 * torch.cos(torch.tensor(0.3)), 0.77 * torch.sin(torch.tensor(0.3))
+            net.transformers[0].regression.bias.copy_(torch.tensor([a, -b, 0.1, b, a, 0.0]))
+        assert (sampled(x) - pooled(x)).abs().max() > 1e-3
+
+
+def test_an_unknown_downsampling_is_named():
+    with pytest.raises(ValueError, match=r"unknown stn\.downsample='nearest'; valid: pool, sample"):
+        _model(["experiment=mnist_rts", "stn=affine", "stn.downsample=nearest"])
