@@ -78,6 +78,7 @@ def test_every_export_path_matches_eager(name):
             torch.testing.assert_close(run(check), net(check), atol=1e-5, rtol=0, msg=path)
 
 
+@pytest.mark.slow  # the paths the tests above take, on another network
 def test_the_tutorial_network_exports_as_the_tutorial_s_does():
     net = TutorialNet().eval()
     check = torch.rand(3, 1, 28, 28)
