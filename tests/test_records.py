@@ -106,11 +106,12 @@ def test_the_readme_lists_every_recorded_network(capsys):
 
 
 def _one_per_table() -> list[str]:
-    """The first record of each MNIST table block (the readings are no table: slow test)."""
+    """The first record of each MNIST table block (the readings and the README's default run
+    are no table, and the default run's ST-CNN takes 28 s where bf16 is emulated: slow test)."""
     firsts = {}
     for name in pretrained_names():
         block = name.split("/")[0]
-        if not block.endswith("_readings"):
+        if not block.endswith("_readings") and block != "default":
             firsts.setdefault(block, name)
     return sorted(firsts.values())
 

@@ -69,7 +69,9 @@ def exports(net: nn.Module, example: torch.Tensor) -> dict:
     }
 
 
-@pytest.mark.parametrize("name", ["affine", "projective", "tps"])
+@pytest.mark.parametrize(
+    "name", ["affine", "projective", pytest.param("tps", marks=pytest.mark.slow)]
+)
 def test_every_export_path_matches_eager(name):
     net = user_network(name)
     check = torch.rand(3, 1, 28, 28)  # another batch size than the example's
