@@ -70,7 +70,7 @@ def exports(net: nn.Module, example: torch.Tensor) -> dict:
 
 
 @pytest.mark.parametrize(
-    "name", ["affine", "projective", pytest.param("tps", marks=pytest.mark.slow)]
+    "name", ["affine", *(pytest.param(n, marks=pytest.mark.slow) for n in ("projective", "tps"))]
 )
 def test_every_export_path_matches_eager(name):
     net = user_network(name)
