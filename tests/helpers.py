@@ -28,6 +28,20 @@ MNIST = [e for e in EXPERIMENTS if e.startswith("mnist_")]
 SHORT = ["trainer.max_steps=2", "trainer.max_epochs=-1"]
 
 
+# What a light code path (an option check, a tool's --help) must not import: seconds each.
+HEAVY = ("torch", "torchvision", "pytorch_lightning", "h5py")
+
+
+def in_a_fresh_process(code: str) -> list[str]:
+    """The lines ``code`` prints in a new Python, then, last, the ``HEAVY`` modules it
+    imported (``[]`` when none)."""
+    tail = f"\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code + tail], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.splitlines()
+
+
 def compose(overrides: list[str], tmp_path: Path | None = None) -> DictConfig:
     """The config ``python train.py OVERRIDES`` runs; with ``tmp_path``, its folders there
     (output ``out/``, data ``data/``, caches ``cache/``) and 100 validation samples."""

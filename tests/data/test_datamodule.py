@@ -1,11 +1,10 @@
 """The contract of every dataset: the same arguments, the same shape API, one batch type."""
 
-import subprocess
-import sys
 from dataclasses import fields
 
 import pytest
 import torch
+from helpers import in_a_fresh_process
 
 from stn.data.batches import Batch
 from stn.data.options import OPTIONS, RECORDED, SVHN_SIZES, DataOptions
@@ -41,11 +40,8 @@ def test_data_options_are_checked_without_lightning_or_torchvision():
         "                'val_size': 5, 'distortion': {'name': 'rts', 'angle': 'abc'}})\n"
         "except ValueError as err:\n"
         "    print(err)\n"
-        "heavy = ('torch', 'pytorch_lightning', 'torchvision', 'h5py')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == [
+    assert in_a_fresh_process(code) == [
         "data.distortion.angle='abc' must be a number of degrees in [0, 180]",
         "[]",
     ]

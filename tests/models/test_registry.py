@@ -1,11 +1,9 @@
 """stn.models: one registry, one keyword-only signature, typed options, none ignored."""
 
 import inspect
-import subprocess
-import sys
 
 import pytest
-from helpers import compose
+from helpers import compose, in_a_fresh_process
 
 from stn.errors import UsageError
 from stn.models import MODELS, create_model
@@ -88,11 +86,8 @@ def test_network_options_are_checked_without_torch():
         "        model_options(model, stn)\n"
         "    except ValueError as err:\n"
         "        print(err)\n"
-        "heavy = ('torch', 'pytorch_lightning', 'torchvision')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == [
+    assert in_a_fresh_process(code) == [
         "model.channels='abc' must be a list of integers (an option of the cnn network)",
         "unknown stn.transform='foo'; valid: none, affine, projective, tps, attention",
         "model.placement=[9]: ST positions must be conv layers 0–7, at least one",

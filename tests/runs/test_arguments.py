@@ -2,6 +2,7 @@
 33,000-pixel-wide figure and exited 0)."""
 
 import pytest
+from helpers import in_a_fresh_process
 
 from stn.runs import dead_units, figure, verify
 
@@ -59,9 +60,6 @@ def test_an_unknown_distortion_is_named_with_the_valid_ones(capsys):
 def test_help_answers_without_importing_torch(tool):
     """``--help`` (and a mistyped argument) is answered before torch, torchvision or Lightning
     is imported: at once, not after seconds of imports."""
-    import subprocess
-    import sys
-
     code = (
         "import runpy, sys\n"
         f"sys.argv = ['stn.runs.{tool}', '--help']\n"
@@ -69,8 +67,6 @@ def test_help_answers_without_importing_torch(tool):
         f"    runpy.run_module('stn.runs.{tool}', run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = ('torch', 'torchvision', 'pytorch_lightning')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "usage:" in out.stdout and out.stdout.splitlines()[-1] == "[]"
+    lines = in_a_fresh_process(code)
+    assert "usage:" in "\n".join(lines) and lines[-1] == "[]"
