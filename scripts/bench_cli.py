@@ -32,7 +32,7 @@ COMMANDS = {
     "python train.py trainer.precision=17": ["train.py", "trainer.precision=17"],
     "python train.py model.channels=abc": ["train.py", "model.channels=abc"],
     "python train.py stn.transform=foo": ["train.py", "stn.transform=foo"],
-    "python -m stn.models.pretrained (lists the records)": ["-m", "stn.models.pretrained"],
+    "python -m stn.models.zoo (lists the records)": ["-m", "stn.models.zoo"],
     **{
         f"python -m stn.runs.{tool} --help": ["-m", f"stn.runs.{tool}", "--help"]
         for tool in ("report", "record", "verify", "figure", "dead_units", "survey", "export")

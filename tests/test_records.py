@@ -7,12 +7,14 @@ import hashlib
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from helpers import ROOT, SHARED_DATA
 
-from stn.models.pretrained import pretrained, pretrained_names, records_dir
+from stn.models.zoo import pretrained, pretrained_names, records_dir
 from stn.runs.report import COMMAND, block_span, render
 from stn.runs.verify import TOLERANCE
 
@@ -93,16 +95,29 @@ def test_every_recorded_network_is_what_its_facts_say(name):
 
 
 def test_the_readme_lists_every_recorded_network(capsys):
-    from stn.models.pretrained import main
+    from stn.models.zoo import main
 
     main()
     listing = capsys.readouterr().out
     assert len(listing.splitlines()) == len(pretrained_names())
     readme = (ROOT / "README.md").read_text()
-    start = "<!-- python -m stn.models.pretrained -->\n"
+    start = "<!-- python -m stn.models.zoo -->\n"
     assert readme[readme.index(start) + len(start) :].startswith(
-        listing + "<!-- /python -m stn.models.pretrained -->"
+        listing + "<!-- /python -m stn.models.zoo -->"
     )
+
+
+def test_the_readmes_one_line_load_runs_as_written():
+    """The README's ``python -c "from stn.models import pretrained; ..."``, in a new Python:
+    the package's ``pretrained`` must be the function, not a module of that name."""
+    readme = (ROOT / "README.md").read_text()
+    line = next(ln for ln in readme.splitlines() if "from stn.models import pretrained" in ln)
+    code = line.split('python -c "', 1)[1].rsplit('"', 1)[0]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'num_params'" in done.stdout and "'sha256'" in done.stdout
 
 
 def _one_per_table() -> list[str]:

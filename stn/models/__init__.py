@@ -5,7 +5,7 @@ and ``cnn`` on MNIST, ``svhn``, ``cub``) from its ``model`` and ``stn`` configs,
 against the family's typed options first (``stn.models.options``, which needs no torch): an
 option the family does not read is an error, never ignored. Every network lists its STs, in
 depth order, as ``transformers``. ``pretrained(NAME)`` loads a recorded, trained network
-(``pretrained_names()`` lists them).
+(``pretrained_names()`` lists them; both in ``stn.models.zoo``).
 
 A new network: a builder ``(*, options, stn, in_shape, num_classes) -> nn.Module`` in its own
 file, a dataclass of its ``model`` options and one of its ``stn`` options in
@@ -25,8 +25,8 @@ _WHERE = {
     "create_model": "stn.models.registry",
     "OPTIONS": "stn.models.options",
     "model_options": "stn.models.options",
-    "pretrained": "stn.models.pretrained",
-    "pretrained_names": "stn.models.pretrained",
+    "pretrained": "stn.models.zoo",
+    "pretrained_names": "stn.models.zoo",
 }
 __all__ = sorted(_WHERE)
 

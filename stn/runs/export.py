@@ -30,7 +30,7 @@ def load_network(run: Path, checkpoint: str = BEST):
     """``(net, in_shape)``: ``run``'s network from ``checkpoint``, eager, in eval mode; for a
     record, its recorded weights (``checkpoint`` does not apply)."""
     if (run / FACTS).is_file():
-        from stn.models.pretrained import load_record  # torch: not for --help
+        from stn.models.zoo import load_record  # torch: not for --help
 
         net = load_record(run)
         return net, tuple(net.meta["data"]["in_shape"])

@@ -3,7 +3,7 @@
 
 A record is a folder that every tool reads as it reads the run folder it came from
 (``stn.runs.run.read_run``), and from which the trained network loads without Lightning
-(``stn.models.pretrained``):
+(``stn.models.zoo``):
 
 - ``config.yaml`` and ``metrics.json``: the run's, byte for byte;
 - ``scalars.csv``: every logged scalar (``tag, step, epoch, value, wall_time, sitting``), enough

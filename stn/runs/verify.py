@@ -1,6 +1,6 @@
 """Check a record's number: ``python -m stn.runs.verify [RECORD_OR_FOLDER...]``.
 
-Rebuilds each recorded network through the registries (``stn.models.pretrained``; never from
+Rebuilds each recorded network through the registries (``stn.models.zoo``; never from
 anything a record names), loads its weights, evaluates the real test set of its data config
 (its distortions regenerated from the recorded seed) in the recorded precision (or
 ``--precision``) and memory format, and prints the recorded test error beside the
@@ -65,7 +65,7 @@ def find(paths: list[Path]) -> list[Path]:
     """The records in ``paths``: each a record, or a folder of records."""
     found = []
     for path in paths:
-        from stn.models.pretrained import find_records  # torch: after the arguments
+        from stn.models.zoo import find_records  # torch: after the arguments
 
         records = find_records(path)
         if not records:
@@ -81,11 +81,11 @@ def verify(path: Path, data_dir: Path, cache_dir: Path, precision: str | None = 
 
     from stn import hardware
     from stn.data.registry import create_datamodule
-    from stn.models.pretrained import load_record
+    from stn.models.zoo import load_record
     from stn.tasks.classification import Classification
 
     start = time.perf_counter()
-    from stn.models.pretrained import read_record
+    from stn.models.zoo import read_record
 
     config, facts, metrics = read_record(path)
     net = load_record(path)
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
         f"--precision (default {PRECISION_TOLERANCE})",
     )
     args = parser.parse_args(argv)
-    from stn.models.pretrained import records_dir  # torch: after the arguments
+    from stn.models.zoo import records_dir  # torch: after the arguments
 
     if args.tolerance is None:
         args.tolerance = PRECISION_TOLERANCE if args.precision else TOLERANCE

@@ -10,7 +10,7 @@ import pytest
 import torch
 from helpers import train_into
 
-from stn.models.pretrained import load_record, pretrained, pretrained_names
+from stn.models.zoo import load_record, pretrained, pretrained_names
 from stn.runs.record import main, write_record
 from stn.runs.report import report
 from stn.runs.run import read_run

@@ -137,7 +137,7 @@ def meta(name: str, config: dict, facts: dict, metrics: dict, size: int, sha256:
 
 
 def main() -> None:
-    """``python -m stn.models.pretrained``: every recorded network, as a Markdown list."""
+    """``python -m stn.models.zoo``: every recorded network, as a Markdown list."""
     records = records_dir()
     for name in pretrained_names(records):
         _, facts, metrics = read_record(records / name)
