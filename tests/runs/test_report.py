@@ -92,6 +92,29 @@ def test_accuracy_tables_show_100_minus_the_error():
     assert cells["2×ST-CNN 448px", "accuracy"].values == [84, 83] and len(placed) == 2
 
 
+def test_a_table_counts_its_cells_within_0_3_points_of_the_papers():
+    """As shown, to the hundredth: 1.2 + 0.3 is within (its float difference is not), 0.31
+    is not, below counts as above; empty cells and cells of several configurations are not
+    counted; a table with no number says nothing."""
+    from stn.runs.paper import TABLE1
+    from stn.runs.report import Cell, markdown
+
+    cells = {(r, c): Cell() for r, _ in TABLE1.rows for c, _ in TABLE1.columns}
+    assert TABLE1.paper["ST-CNN Aff", "R"] == 0.7 and TABLE1.paper["FCN", "R"] == 2.1
+    cells["ST-CNN Aff", "R"].values = [0.9, 1.1]  # mean 1.0: +0.30
+    cells["FCN", "R"].values = [2.41]  # +0.31
+    cells["CNN", "R"].values = [0.9]  # paper 1.2: −0.30
+    cells["CNN", "E"].configurations = [("seed=0", Cell(values=[1.4]))]
+    assert 1.0 - 0.7 > 0.3
+    text = markdown(TABLE1, cells)
+    assert (
+        "Within 0.3 points of the paper's: 2 of the 3 cells with a number (of the paper's 32)."
+        in text
+    )
+    empty = {key: Cell() for key in cells}
+    assert "Within" not in markdown(TABLE1, empty)
+
+
 def test_tables_go_into_a_page_between_its_marks():
     from stn.runs.report import into_page
 
