@@ -107,6 +107,16 @@ def test_the_readme_lists_every_recorded_network(capsys):
     )
 
 
+def test_the_package_pretrained_is_the_function_in_a_new_python():
+    """``from stn.models import pretrained`` once gave the submodule of that name."""
+    code = (
+        "from stn.models import pretrained; import inspect; print(inspect.isfunction(pretrained))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip() == "True", done.stderr
+
+
+@pytest.mark.slow  # 7 s: it loads a network; the test above checks the import it relies on
 def test_the_readmes_one_line_load_runs_as_written():
     """The README's ``python -c "from stn.models import pretrained; ..."``, in a new Python:
     the package's ``pretrained`` must be the function, not a module of that name."""
