@@ -42,6 +42,7 @@ def test_installing_the_library_pulls_torch_and_nothing_of_the_suite():
     assert set(SUITE) <= resolve("suite")  # the extra that the README's setup installs
 
 
+@pytest.mark.slow  # 9 s: a virtual environment built and run
 def test_a_fresh_environment_with_the_library_holds_torch_alone_and_runs_it(tmp_path):
     """``pip install`` of the checkout into a new virtual environment (uv, offline: from the
     cache that scripts/setup.sh filled), then stn.nn run there, outside the checkout."""
