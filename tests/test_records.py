@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SHARED_DATA
+from helpers import ROOT, SHARED_DATA, in_a_fresh_process
 
 from stn.models.zoo import pretrained, pretrained_names, records_dir
 from stn.runs.report import COMMAND, block_span, render
@@ -112,8 +112,7 @@ def test_the_package_pretrained_is_the_function_in_a_new_python():
     code = (
         "from stn.models import pretrained; import inspect; print(inspect.isfunction(pretrained))"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert done.stdout.strip() == "True", done.stderr
+    assert in_a_fresh_process(code)[0] == "True"
 
 
 @pytest.mark.slow  # 7 s: it loads a network; the test above checks the import it relies on

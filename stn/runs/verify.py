@@ -81,12 +81,10 @@ def verify(path: Path, data_dir: Path, cache_dir: Path, precision: str | None = 
 
     from stn import hardware
     from stn.data.registry import create_datamodule
-    from stn.models.zoo import load_record
+    from stn.models.zoo import load_record, read_record
     from stn.tasks.classification import Classification
 
     start = time.perf_counter()
-    from stn.models.zoo import read_record
-
     config, facts, metrics = read_record(path)
     net = load_record(path)
     data = dict(config["data"], data_dir=str(data_dir), cache_dir=str(cache_dir), download=False)
