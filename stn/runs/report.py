@@ -129,15 +129,16 @@ def _cell_text(cell: Cell, paper: float | None) -> str:
 NEAR = 0.3
 
 
-def _near_the_paper(table: Table, cells: dict[tuple[str, str], Cell]) -> tuple[int, int]:
-    """How many cells with a number and a paper's number are within ``NEAR`` points of it (as
-    shown, to the hundredth), and how many such cells there are."""
+def _near_the_paper(table: Table, cells: dict[tuple[str, str], Cell]) -> tuple[int, int, int]:
+    """Of the cells with a number and a paper's number (as shown, to the hundredth): how many
+    are within ``NEAR`` points of the paper's, how many are within or below it (no more than
+    ``NEAR`` worse), and how many such cells there are."""
     diffs = []
     for key, cell in cells.items():
         mean = cell.mean_std()[0]
         if key in table.paper and mean is not None and not cell.configurations:
             diffs.append(round(mean - table.paper[key], 2))
-    return sum(abs(d) <= NEAR for d in diffs), len(diffs)
+    return sum(abs(d) <= NEAR for d in diffs), sum(d <= NEAR for d in diffs), len(diffs)
 
 
 def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = True) -> str:
@@ -153,12 +154,13 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = T
 
     lines = [f"### {table.title}", ""]
     lines += grid(lambda row, col: _cell_text(cells[row, col], table.paper.get((row, col))))
-    near, numbered = _near_the_paper(table, cells)
+    near, not_worse, numbered = _near_the_paper(table, cells)
     if numbered:
         lines += [
             "",
             f"Within {NEAR:g} points of the paper's: {near} of the {numbered} "
-            f"cell{'s' * (numbered > 1)} with a number (of the paper's {len(table.paper)}).",
+            f"cell{'s' * (numbered > 1)} with a number (of the paper's {len(table.paper)}); "
+            f"within {NEAR:g} points or below it: {not_worse}.",
         ]
     several = [(key, cell) for key, cell in cells.items() if cell.configurations]
     if several:
