@@ -28,9 +28,11 @@ from stn.hardware import PRECISIONS
 from stn.runs.arguments import count
 from stn.runs.folder import FACTS
 
-# Images of a 10,000-image test set whose prediction may change: in the recorded precision on
-# another ISA (0 measured), and in another precision (fp32 for bf16: up to 7 measured).
-TOLERANCE, PRECISION_TOLERANCE = 2, 15
+# Images of a 10,000-image test set whose prediction may change, twice the largest change
+# measured (experiments/records.md): in the recorded precision on another ISA or device (0
+# between CPUs, up to 3 for a GPU's record on a CPU), and in another precision (fp32 for
+# bf16: up to 7).
+TOLERANCE, PRECISION_TOLERANCE = 6, 15
 
 
 @dataclass
