@@ -10,18 +10,21 @@ Names and parameters follow Jaderberg et al. (2015), §4.1:
 - ``rts``: rotation U(±angle°), scale U(scale), placed at a random location of a canvas.
 - ``p``:   scale U(scale), then each corner moved by N(0, corner_std px): a homography
   (``corners`` and ``folds`` choose between readings of the paper's sentence).
-- ``e``:   elastic: a thin-plate spline whose control points move by N(0, std px).
+- ``e``:   elastic: a thin-plate spline whose control points move by N(0, std px)
+  (``grid_span`` says where they sit: the whole image, or a reading's smaller box).
 - ``tc``:  the digit at a random location of a canvas, plus clutter patches cut from others.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import torch
 from torch import Tensor
 
 from stn.data.options import DIGIT
 from stn.errors import UsageError
-from stn.nn import build_transform, sample
+from stn.nn import Transform, build_transform, sample
 
 SQUARE = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])  # image corners
 
@@ -41,8 +44,10 @@ def _similarity(angle: Tensor, scale: Tensor, centre: Tensor, canvas: int) -> Te
     return torch.cat((a, t.unsqueeze(-1)), dim=2).view(-1, 6)
 
 
-def _warp(digits: Tensor, name: str, theta: Tensor, canvas: int, **kwargs) -> Tensor:
-    grid = build_transform(name, **kwargs).grid(theta.to(digits.device), (canvas, canvas))
+def _warp(digits: Tensor, transform: str | Transform, theta: Tensor, canvas: int) -> Tensor:
+    if isinstance(transform, str):
+        transform = build_transform(transform)
+    grid = transform.grid(theta.to(digits.device), (canvas, canvas))
     return sample(digits.unsqueeze(1), grid)
 
 
@@ -135,13 +140,22 @@ def homography(src: Tensor, dst: Tensor) -> Tensor:
 
 
 def elastic(
-    digits: Tensor, gen: torch.Generator, std: float = 1.5, grid_size: int = 4
+    digits: Tensor,
+    gen: torch.Generator,
+    std: float = 1.5,
+    grid_size: int = 4,
+    grid_span: float = DIGIT,
 ) -> tuple[Tensor, Tensor]:
-    """E: a TPS whose ``grid_size``² control points each move by N(0, std px)."""
-    tps = build_transform("tps", grid_size=grid_size)
+    """E: a TPS whose ``grid_size``² control points each move by N(0, std px); they sit on
+    a regular grid ``grid_span`` pixels wide, centred (28: from edge to edge of the image)."""
+    tps = _spline(grid_size, grid_span)
     noise = torch.randn(len(digits), tps.n_params, generator=gen) * (2 * std / DIGIT)
     theta = tps.identity() + noise
-    return _warp(digits, "tps", theta, DIGIT, grid_size=grid_size), theta
+    return _warp(digits, tps, theta, DIGIT), theta
+
+
+def _spline(grid_size: int, grid_span: float) -> Transform:
+    return build_transform("tps", grid_size=grid_size, span=grid_span / DIGIT)
 
 
 def cluttered(
@@ -175,6 +189,15 @@ def cluttered(
 
 
 DISTORTIONS = {"r": rotation, "rts": rts, "p": projective, "e": elastic, "tc": cluttered}
+
+
+def transform_of(name: str, params: dict) -> Transform:
+    """The grid generator whose θ the distortion ``name`` with ``params`` returns."""
+    kwargs = inspect.signature(DISTORTIONS[name]).bind_partial(**params)
+    kwargs.apply_defaults()
+    if name == "e":
+        return _spline(kwargs.arguments["grid_size"], kwargs.arguments["grid_span"])
+    return build_transform("projective" if name == "p" else "affine")
 
 
 def angle_of(theta: Tensor) -> Tensor:

@@ -37,7 +37,7 @@ DISTORTION_PARAMETERS = {
     "r": ("angle",),
     "rts": ("canvas", "angle", "scale", "shift"),
     "p": ("scale", "corner_std", "corners", "folds"),
-    "e": ("std", "grid_size"),
+    "e": ("std", "grid_size", "grid_span"),
     "tc": ("canvas", "clutter", "clutter_size"),
 }
 
@@ -76,6 +76,7 @@ RULES = {
     "corner_std": (lambda v: _number(v, 0), "a number of pixels, 0 or more"),
     "std": (lambda v: _number(v, 0), "a number of pixels, 0 or more"),
     "grid_size": (lambda v: _integer(v, 2), "an integer of at least 2"),
+    "grid_span": (lambda v: _number(v, 0) and v > 0, "a number of pixels, more than 0"),
     "clutter": (lambda v: _integer(v, 0), "an integer, 0 or more"),
     "clutter_size": (lambda v: _integer(v, 1, DIGIT), f"an integer in [1, {DIGIT}]"),
     "corners": (lambda v: v in ("any", "outward"), "'any' or 'outward'"),

@@ -26,6 +26,8 @@ from stn.runs.arguments import output_file, user_errors
 
 if TYPE_CHECKING:
     from torch import Tensor
+
+    from stn.nn import Transform
 # torch, torchvision and Lightning are imported where they work: --help answers at once.
 
 CONFIGS = Path(__file__).parents[2] / "configs" / "data" / "distortion"
@@ -33,16 +35,11 @@ SEED = 0
 LITTLE_INK = 0.25  # a digit left with less of its ink than this counts as damaged
 
 
-def mirrored(theta: Tensor, size: int) -> Tensor:
-    """Which warps θ ``(B, P)`` (affine 6, projective 8, TPS 2·g² params) show some of the
-    digit mirrored on a ``size`` square: ``(B,)`` bool, true where the sampling grid's
-    Jacobian determinant is negative at a pixel that samples inside the source image."""
-    from stn.nn import build_transform
-
-    n = theta.shape[1]
-    kind = {6: "affine", 8: "projective"}.get(n, "tps")
-    kwargs = {"grid_size": round((n / 2) ** 0.5)} if kind == "tps" else {}
-    grid = build_transform(kind, **kwargs).grid(theta.double(), (size, size))  # (B, H, W, 2)
+def mirrored(theta: Tensor, transform: Transform, size: int) -> Tensor:
+    """Which warps θ ``(B, P)`` of ``transform`` show some of the digit mirrored on a
+    ``size`` square: ``(B,)`` bool, true where the sampling grid's Jacobian determinant is
+    negative at a pixel that samples inside the source image."""
+    grid = transform.grid(theta.double(), (size, size))  # (B, H, W, 2)
     corner = grid[:, :-1, :-1]
     dx = grid[:, :-1, 1:] - corner  # along a row
     dy = grid[:, 1:, :-1] - corner  # down a column
@@ -51,16 +48,19 @@ def mirrored(theta: Tensor, size: int) -> Tensor:
     return ((det < 0) & inside).flatten(1).any(1)
 
 
-def damage(digits: Tensor, images: Tensor, theta: Tensor) -> tuple[Tensor, Tensor]:
-    """Per sample, whether the warp θ ``(N, P)`` mirrored the digit ``(N, 28, 28)``, and the
-    ink its image ``(N, 1, S, S)`` kept (Σ image / Σ digit): ``(N,)`` bool, ``(N,)`` float."""
+def damage(
+    digits: Tensor, images: Tensor, theta: Tensor, transform: Transform
+) -> tuple[Tensor, Tensor]:
+    """Per sample, whether the warp θ ``(N, P)`` of ``transform`` mirrored the digit
+    ``(N, 28, 28)``, and the ink its image ``(N, 1, S, S)`` kept (Σ image / Σ digit):
+    ``(N,)`` bool, ``(N,)`` float."""
     ink = images.flatten(1).float().sum(1) / digits.flatten(1).float().sum(1)
-    return mirrored(theta, images.shape[-1]), ink
+    return mirrored(theta, transform, images.shape[-1]), ink
 
 
-def damaged(digits: Tensor, images: Tensor, theta: Tensor) -> Tensor:
+def damaged(digits: Tensor, images: Tensor, theta: Tensor, transform: Transform) -> Tensor:
     """``(N,)`` bool: mirrored, or left with less than a quarter of the digit's ink."""
-    flipped, ink = damage(digits, images, theta)
+    flipped, ink = damage(digits, images, theta, transform)
     return flipped | (ink < LITTLE_INK)
 
 
@@ -69,12 +69,13 @@ def survey(config: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float
     over ``digits`` ``(N, 28, 28)`` uint8, and the distorted images ``(N, 1, S, S)`` uint8."""
     from omegaconf import OmegaConf
 
+    from stn.data.distortions import transform_of
     from stn.data.mnist import distort
 
     params = OmegaConf.to_container(OmegaConf.load(CONFIGS / f"{config}.yaml"))
     name = params.pop("name")
     out = distort(digits, labels, name, params, digits_per_sample=1, seed=SEED)
-    flipped, ink = damage(digits, out["images"], out["theta"])
+    flipped, ink = damage(digits, out["images"], out["theta"], transform_of(name, params))
     stats = {
         "mirrored": flipped.float().mean().item(),
         "ink_median": ink.median().item(),
@@ -88,13 +89,15 @@ def errors_by_damage(run: Path) -> dict[str, tuple[int, float]]:
     with their counts: ``{"damaged": (n, err), "intact": ..., "all": ...}``."""
     import torch
 
+    from stn.data.distortions import transform_of
     from stn.runs.trained import load, predictions
 
     data, task = load(run)
     if getattr(data, "digits_per_sample", None) != 1:
         raise ValueError(f"{run} is not a one-digit distorted-MNIST run: nothing to survey")
     digits, labels = data.splits["test"]
-    hurt = damaged(digits, data.sets["test"].images, data.thetas["test"])
+    warp = transform_of(data.name, data.params)
+    hurt = damaged(digits, data.sets["test"].images, data.thetas["test"], warp)
     wrong = predictions(data, task, "test") != labels
     return {
         name: (int(rows.sum()), 100 * wrong[rows].float().mean().item())

@@ -105,8 +105,10 @@ def test_p_with_folds_redrawn_shows_nothing_from_behind_and_keeps_the_other_draw
     folded = folds_frame(theta)
     assert 0 < folded.sum() < 500  # 13 % of these bars: most fold only the empty border
     # The survey's pixel-wise Jacobian (an independent test) finds mirrors only among them.
-    assert mirrored(theta, 28)[folded].any() and not mirrored(theta, 28)[~folded].any()
-    assert not folds_frame(unfolded).any() and not mirrored(unfolded, 28).any()
+    projective = build_transform("projective")
+    flipped = mirrored(theta, projective, 28)
+    assert flipped[folded].any() and not flipped[~folded].any()
+    assert not folds_frame(unfolded).any() and not mirrored(unfolded, projective, 28).any()
     assert torch.equal(unfolded[~folded], theta[~folded])
     assert torch.equal(redrawn[~folded], literal[~folded])
 
@@ -132,6 +134,31 @@ def test_elastic_control_points_move_by_the_configured_std():
     _, theta = _run("e", _digits(4000), std=1.5)
     moved = (theta - build_transform("tps").identity()) * 14  # pixels
     assert moved.std().item() == pytest.approx(1.5, rel=0.05)
+
+
+def test_elastic_grid_span_places_the_control_grid_and_keeps_the_noise():
+    _, theta = _run("e", _digits(4000), grid_span=20)
+    box = build_transform("tps", span=20 / 28).identity()
+    assert box.abs().max().item() == pytest.approx(20 / 28)  # outermost points 10 px out
+    moved = (theta - box) * 14  # pixels
+    assert moved.std().item() == pytest.approx(1.5, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"), [("r", {}), ("rts", {}), ("p", {}), ("e", {}), ("e", {"grid_span": 20})]
+)
+def test_transform_of_gives_the_warp_each_distortion_sampled_with(name, params):
+    from stn.data.distortions import transform_of
+    from stn.nn import sample
+
+    digits = _digits(8)
+    images, theta = _run(name, digits, **params)
+    warp = transform_of(name, params)
+    grid = warp.grid(theta, images.shape[-2:])
+    torch.testing.assert_close(sample(digits.unsqueeze(1), grid), images, atol=0, rtol=0)
+    if name == "e":  # another span samples other images
+        other = transform_of(name, {"grid_span": 48 - params.get("grid_span", 28)})
+        assert not torch.allclose(sample(digits.unsqueeze(1), other.grid(theta, (28, 28))), images)
 
 
 def test_cluttered_adds_clutter_outside_the_digit():
@@ -250,6 +277,7 @@ def test_datamodule_splits_and_caches(tmp_path):
         ("p", {"corner_std": -5.0}, "data.distortion.corner_std=-5.0 must be a number of pix"),
         ("p", {"folds": "maybe"}, "data.distortion.folds='maybe' must be 'keep' or 'redraw'"),
         ("e", {"grid_size": 1}, "data.distortion.grid_size=1 must be an integer of at least 2"),
+        ("e", {"grid_span": 0}, "data.distortion.grid_span=0 must be a number of pixels, more"),
         ("tc", {"clutter_size": 40}, "data.distortion.clutter_size=40 must be an integer in"),
     ],
 )

@@ -111,6 +111,24 @@ def test_tps_passes_through_its_control_points():
     torch.testing.assert_close(through, theta.view(3, -1, 2), atol=1e-10, rtol=0)
 
 
+@pytest.mark.parametrize("span", [0.5, 20 / 28, 2.0])
+def test_tps_on_a_scaled_grid_is_the_scaled_spline(span):
+    """The spline is equivariant under scaling (r² log r² gains only an affine term, which
+    the spline's side conditions absorb): control grid, sources and points all scaled by
+    ``span`` give the unit spline's map, scaled."""
+    unit, scaled = ThinPlateSpline(4), ThinPlateSpline(4, span=span)
+    torch.testing.assert_close(scaled.identity(torch.float64), span * unit.identity(torch.float64))
+    theta = near_identity(unit, 3, scale=0.2, dtype=torch.float64)
+    xy = 2.5 * torch.rand(50, 2, dtype=torch.float64) - 1.25
+    torch.testing.assert_close(
+        scaled.points(span * theta, span * xy), span * unit.points(theta, xy), atol=1e-10, rtol=0
+    )
+    through = scaled.points(theta, scaled.identity(torch.float64).view(-1, 2))
+    torch.testing.assert_close(through, theta.view(3, -1, 2), atol=1e-10, rtol=0)
+    with pytest.raises(ValueError, match="span must be a positive number, got 0"):
+        ThinPlateSpline(4, span=0)
+
+
 def test_tps_matches_scipy_thin_plate_rbf():
     """scipy's RBFInterpolator is the standard TPS (kernel r² log r, linear polynomial)."""
     interpolate = pytest.importorskip("scipy.interpolate")

@@ -12,26 +12,28 @@ SQUARE = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
 
 def test_mirrors_are_found_only_where_the_warp_mirrors_the_digit():
     turn, flip = [0.5, 0.8, 0.1, -0.8, 0.5, 0.0], [-1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-    assert mirrored(torch.tensor([turn, flip]), 28).tolist() == [False, True]
+    affine, projective = build_transform("affine"), build_transform("projective")
+    assert mirrored(torch.tensor([turn, flip]), affine, 28).tolist() == [False, True]
     convex = SQUARE * 0.8 + torch.tensor([[0.1, 0.2], [-0.1, 0.0], [0.2, 0.1], [0.0, -0.2]])
     # A P draw whose third corner landed inside the quad (a 2.7σ move): seen from behind.
     dented = torch.tensor([[-0.18, -1.26], [0.9, -0.59], [-0.16, 0.17], [-0.85, 0.87]])
     theta = homography(torch.stack((convex, dented)), SQUARE.expand(2, -1, -1))
-    assert mirrored(theta, 28).tolist() == [False, True]
+    assert mirrored(theta, projective, 28).tolist() == [False, True]
     # A horizon (w = 0) through the image, beyond the region that shows the digit, reverses
     # only the empty border: it does not count.
     horizon = homography((SQUARE * 0.3).unsqueeze(0), SQUARE.unsqueeze(0))
     horizon[0, 6] = 2.0  # w = 2x + 1 vanishes at x = -0.5; the digit is seen for x > -0.19
-    assert not mirrored(horizon, 28).item()
+    assert not mirrored(horizon, projective, 28).item()
     tps = build_transform("tps", grid_size=4)
     crossed = tps.identity().view(16, 2).clone()
     crossed[[5, 6]] = crossed[[6, 5]]  # two neighbouring control points swap places: a fold
-    assert mirrored(torch.stack((tps.identity(), crossed.view(-1))), 28).tolist() == [False, True]
+    both = torch.stack((tps.identity(), crossed.view(-1)))
+    assert mirrored(both, tps, 28).tolist() == [False, True]
 
 
 def test_survey_prints_each_distortion_config_and_draws_them(fake_data, capsys, tmp_path):
     configs = sorted(path.stem for path in CONFIGS.glob("*.yaml"))
-    assert {"r", "rts", "p", "p_unfolded", "p_outward", "p_ic", "e", "tc"} <= set(configs)
+    assert {"r", "rts", "p", "p_unfolded", "p_outward", "p_ic", "e", "e_box", "tc"} <= set(configs)
     configs.remove("tc")  # clutter: not a warp of the digit alone
     main([*configs, "--data", str(fake_data / "data"), "--out", str(tmp_path / "s.png")])
     text = capsys.readouterr().out

@@ -19,7 +19,8 @@ TRANSFORMS: dict[str, type[Transform]] = {
 def build_transform(name: str, **kwargs) -> Transform:
     """Build a grid generator by name.
 
-    Names: ``affine``, ``projective``, ``tps`` (kwarg ``grid_size``, default 4), ``attention``.
+    Names: ``affine``, ``projective``, ``tps`` (kwargs ``grid_size``, default 4, and
+    ``span``, default 1), ``attention``.
     """
     if name not in TRANSFORMS:
         raise ValueError(f"unknown transform {name!r}; valid names: {', '.join(TRANSFORMS)}")

@@ -1,7 +1,8 @@
 """Thin-plate spline: θ is the source position of each point of a fixed control grid.
 
 The K control points ``p_k`` sit on a regular ``g × g`` grid in the output frame (coordinates
-``linspace(-1, 1, g)`` in x and y, raster order: y outer, x inner). θ = (x1, y1, …, xK, yK)
+``linspace(-span, span, g)`` in x and y, raster order: y outer, x inner; ``span`` 1: the
+frame's edges). θ = (x1, y1, …, xK, yK)
 gives their source positions ``q_k``. The spline is the standard one (Bookstein 1989) with
 kernel centres at the fixed ``p_k``:
 
@@ -38,15 +39,20 @@ class ThinPlateSpline(Transform):
 
     Args:
         grid_size: control points per side, at least 2.
+        span: the outermost control points' coordinate, in normalised units (1: the frame's
+            edges; 20 / 28: MNIST's 20-pixel digit box).
     """
 
-    def __init__(self, grid_size: int = 4) -> None:
+    def __init__(self, grid_size: int = 4, span: float = 1.0) -> None:
         super().__init__()
         if not isinstance(grid_size, int) or grid_size < 2:
             raise ValueError(f"grid_size must be an int >= 2, got {grid_size!r}")
+        if not (type(span) in (int, float) and 0 < span < float("inf")):
+            raise ValueError(f"span must be a positive number, got {span!r}")
         self.grid_size = grid_size
+        self.span = float(span)
         self.n_params = 2 * grid_size**2
-        coords = torch.linspace(-1, 1, grid_size, dtype=torch.float64)
+        coords = torch.linspace(-span, span, grid_size, dtype=torch.float64)
         grid_y, grid_x = torch.meshgrid(coords, coords, indexing="ij")
         centres = torch.stack((grid_x, grid_y), dim=-1).reshape(-1, 2)  # (K, 2)
         k = centres.shape[0]
@@ -69,4 +75,4 @@ class ThinPlateSpline(Transform):
         return theta.view(-1, self.n_params // 2, 2)
 
     def extra_repr(self) -> str:
-        return f"grid_size={self.grid_size}, n_params={self.n_params}"
+        return f"grid_size={self.grid_size}, span={self.span:g}, n_params={self.n_params}"
