@@ -51,7 +51,7 @@ def test_an_unknown_distortion_is_named_with_the_valid_ones(capsys):
     with pytest.raises(SystemExit) as stop:
         survey.main(["r", "xyz"])
     err = capsys.readouterr().err
-    assert stop.value.code == 2 and "unknown distortion(s) xyz; valid: e, p, p_ic," in err
+    assert stop.value.code == 2 and "unknown distortion(s) xyz; valid: e, e_box, p, p_ic," in err
 
 
 @pytest.mark.parametrize(
