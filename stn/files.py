@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,9 +29,10 @@ YAML_LIMIT = 1_000_000
 
 
 def read_yaml(path: str | os.PathLike, limit: int = YAML_LIMIT):
-    """The YAML file ``path`` read as plain data (dicts, lists, scalars; ``${...}`` left as
-    written), as a run folder or record may hold it: no tags that make Python objects, no
-    aliases (a kilobyte of nested aliases expands to gigabytes), at most ``limit`` bytes.
+    """The YAML file ``path`` read as plain data (a dict or a list of scalars and containers;
+    ``${...}`` left as written; floats by OmegaConf's rules, ``1e-3`` a number), as a run
+    folder or record may hold it: no tags that make Python objects, no aliases (a kilobyte of
+    nested aliases expands to gigabytes), no duplicate keys, at most ``limit`` bytes.
 
     Raises:
         UsageError: the file is too large, holds an alias, or is not such YAML, saying which.
@@ -44,18 +46,33 @@ def read_yaml(path: str | os.PathLike, limit: int = YAML_LIMIT):
     if size > limit:
         raise UsageError(f"{path} is {size:,} bytes, more than a recorded config's {limit:,}")
     text = path.read_text()
+    loader = omegaconf_loader()
     try:
-        events = list(yaml.parse(text, Loader=yaml.SafeLoader))
-        data = None if any(isinstance(e, yaml.AliasEvent) for e in events) else yaml_data(text)
-    except Exception as err:  # YAML's and OmegaConf's errors alike
+        aliased = any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=loader))
+        data = None if aliased else yaml.load(text, Loader=loader)
+    except Exception as err:  # YAML's errors and its constructors' (a bad tag's arguments)
         raise UsageError(f"{path} is not plain YAML data: {str(err).splitlines()[0]}") from err
-    if data is None:
+    if not isinstance(data, (dict, list)):
         raise UsageError(f"{path} holds a YAML alias (*name) or no data: not a recorded config")
     return data
 
 
-def yaml_data(text: str):
-    """``text`` as OmegaConf reads YAML (its float rules), returned as plain containers."""
-    from omegaconf import OmegaConf
+@functools.cache
+def omegaconf_loader():
+    """OmegaConf's YAML loader (its float rules, no timestamps, duplicate keys refused),
+    parsing with libyaml where PyYAML has it: many times faster than ``OmegaConf.create``,
+    and reading every record alike (tests/test_files.py)."""
+    import yaml
+    from omegaconf._utils import get_yaml_loader  # the rules of OmegaConf.create
 
-    return OmegaConf.to_container(OmegaConf.create(text), resolve=False)
+    rules = get_yaml_loader()
+    if not yaml.__with_libyaml__:
+        return rules
+
+    class Loader(yaml.cyaml.CParser, rules):  # libyaml's parser first: it replaces Python's
+        def __init__(self, stream):
+            yaml.cyaml.CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    return Loader

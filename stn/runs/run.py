@@ -74,13 +74,13 @@ def event_scalars(path: Path) -> list[Scalar]:
 def record_scalars(path: Path) -> list[Scalar]:
     """The scalars of the record in ``path`` (its ``scalars.csv``)."""
     with open(path / SCALARS, newline="") as file:
-        rows = list(csv.DictReader(file))
-    return [
-        Scalar(
-            int(r["sitting"]), r["tag"], int(r["step"]), float(r["wall_time"]), float(r["value"])
-        )
-        for r in rows
-    ]
+        rows = csv.reader(file)  # not DictReader: a record has thousands of rows
+        column = {name: i for i, name in enumerate(next(rows))}
+        sitting, tag, step, wall_time, value = (column[name] for name in Scalar._fields)
+        return [
+            Scalar(int(r[sitting]), r[tag], int(r[step]), float(r[wall_time]), float(r[value]))
+            for r in rows
+        ]
 
 
 def scalars_of(path: Path) -> list[Scalar]:
