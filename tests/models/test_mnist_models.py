@@ -32,10 +32,21 @@ def _params(module):
 @pytest.mark.parametrize("experiment", sorted({e for e, _, _ in CELLS}))
 def test_models_have_about_equal_parameter_counts(experiment, capsys):
     counts = {}
-    for _, model, stn in (c for c in CELLS if c[0] == experiment):
-        net, cfg, shape = _model([f"experiment={experiment}", f"model={model}", f"stn={stn}"])
-        counts[f"{model}/{stn}"] = _params(net)
-        assert net(torch.rand(2, *shape)).shape[0] == 2
+    for model in ("fcn", "cnn"):  # configs/stn/*.yaml set stn.transform alone
+        cfg = OmegaConf.to_container(
+            compose([f"experiment={experiment}", f"model={model}"]), resolve=True
+        )
+        data = create_datamodule(cfg["data"])
+        for _, _, stn in (c for c in CELLS if c[:2] == (experiment, model)):
+            net = create_model(
+                cfg["model"],
+                {**cfg["stn"], "transform": stn},
+                in_shape=data.image_shape,
+                num_classes=data.num_classes,
+            )
+            counts[f"{model}/{stn}"] = _params(net)
+            assert net(torch.rand(2, *data.image_shape)).shape[0] == 2
+    assert len(counts) == 8
     budget = cfg["model"]["params"]
     with capsys.disabled():
         print(f"\n{experiment} (budget {budget}): {counts}")
