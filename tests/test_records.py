@@ -15,7 +15,7 @@ import pytest
 from helpers import ROOT, SHARED_DATA, in_a_fresh_process
 
 from stn.models.zoo import pretrained, pretrained_names, records_dir
-from stn.runs.report import COMMAND, block_span, render
+from stn.runs.report import COMMAND, block_span, parse, render
 from stn.runs.verify import TOLERANCE
 
 RECORDS = records_dir()
@@ -63,7 +63,7 @@ def test_every_record_is_in_a_table_or_named_on_a_page(monkeypatch):
     monkeypatch.chdir(ROOT)
     shown = set()
     for page, name in _blocks():
-        args = render(_command(page, name))[0]
+        args = parse(_command(page, name))  # what the block shows, without making it
         runs = [run for path in args.paths for run in find_runs(path)]
         if args.validation:  # side by side: every run it finds is shown
             shown |= {run.path.resolve() for run in runs}
