@@ -185,13 +185,20 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
         metrics, tested = {}, ckpt_path
         if cfg.train:
             trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
-            best = checkpoint.best_model_score or trainer.callback_metrics.get(MONITOR, math.nan)
-            metrics[MONITOR] = best
             tested = "best" if checkpoint.best_model_path else None
-            if tested is None and not cfg.trainer.fast_dev_run:
-                log.warning(
-                    "no validation ran (max_steps before an epoch's end?): testing the last"
-                )
+            if MONITOR not in trainer.callback_metrics:
+                # Stopped (max_steps) before an epoch's end: the last weights are validated
+                # all the same (a diverged run fails) and, the only ones validated, are best.
+                log.warning("no validation ran (max_steps before an epoch's end?): "
+                            "validating the last weights")  # fmt: skip
+                trainer.validate(task, datamodule=datamodule, verbose=False)
+                if tested is None and not cfg.trainer.fast_dev_run:
+                    tested = str(out / BEST)
+                    trainer.save_checkpoint(tested)
+            best = checkpoint.best_model_score
+            metrics[MONITOR] = (
+                trainer.callback_metrics.get(MONITOR, math.nan) if best is None else best
+            )
         if cfg.test or not cfg.train:
             metrics.update(trainer.test(task, datamodule=datamodule, ckpt_path=tested)[0])
         metrics = {k: float(v) for k, v in metrics.items()}

@@ -135,10 +135,28 @@ def test_unknown_values_fail_before_any_work():
         create_model({"name": "mlp"}, {"transform": "none"}, in_shape=(1, 28, 28), num_classes=10)
 
 
-def test_a_run_stopped_before_validation_tests_its_last_weights(fake_data):
-    train(compose(["trainer.max_steps=1", "trainer.max_epochs=-1"], fake_data))
+def test_a_run_stopped_before_an_epochs_end_validates_and_tests_its_last_weights(fake_data):
+    """One step of an epoch of ten: no validation in the loop, so the last weights are
+    validated after it (a diverged one then fails, see below), saved as the best and
+    tested."""
+    from stn.runs.trained import batches, load
+
+    steps = ["trainer.max_steps=1", "trainer.max_epochs=-1", "schedule.batch_size=32"]
+    train(compose(steps, fake_data))
     metrics = json.loads((fake_data / "out" / "metrics.json").read_text())
-    assert math.isnan(metrics["val/err"]) and 0 <= metrics["test/err"] <= 100
+    last = fake_data / "out" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 1
+    again = compose(["train=false", f"ckpt_path={last}", "schedule.batch_size=32"], fake_data)
+    again.paths.output_dir = str(fake_data / "again")
+    assert train(again) == metrics["test/err"]  # the last weights were tested
+    best = torch.load(fake_data / "out" / "checkpoints" / "best.ckpt", weights_only=True)
+    last_weights = _weights(fake_data / "out")  # the only weights validated: the best
+    assert best["state_dict"].keys() == last_weights.keys()
+    assert all(torch.equal(w, last_weights[k]) for k, w in best["state_dict"].items())
+    data, task = load(fake_data / "out")
+    with torch.no_grad():
+        wrong = sum(int((task(x).argmax(-1) != y).sum()) for x, y, _ in batches(data, "val"))
+    assert metrics["val/err"] == pytest.approx(wrong)  # of 100 validation digits: in %
 
 
 def test_learning_rate_warms_up_linearly_then_follows_its_schedule():
@@ -322,8 +340,9 @@ def test_a_diverging_run_stops_failed_with_advice_that_fits_its_precision(fake_d
 
 
 def test_a_run_too_short_for_the_loss_check_fails_on_its_validation_loss(fake_data):
-    """Two steps at lr 1e6: too few for the training loss's patience, but the validation
-    loss shows the weights are no result: failed, and no metrics."""
+    """Two steps at lr 1e6 (of an epoch of ten: validated after the loop): too few for the
+    training loss's patience, but the validation loss shows the weights are no result:
+    failed, and no metrics."""
     from helpers import train_into
 
     from stn.tasks.classification import Diverged
