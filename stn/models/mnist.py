@@ -139,9 +139,14 @@ def _fit_widths(build, widths: Sequence[int], budget: int, total: int) -> list[i
     def scaled(k: float) -> list[int]:
         return [max(1, round(w * k)) for w in widths]
 
+    counts: dict[tuple[int, ...], int] = {}  # near the end, most factors round alike
+
     def count(k: float) -> int:
-        with torch.device("meta"):
-            return _count(build(scaled(k)))
+        w = tuple(scaled(k))
+        if w not in counts:
+            with torch.device("meta"):
+                counts[w] = _count(build(list(w)))
+        return counts[w]
 
     low, high = 1e-3, 1e3
     if budget < count(low):
