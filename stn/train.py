@@ -83,14 +83,17 @@ def train(cfg: DictConfig) -> float:
     check_trainer(cfg)
     hardware.HardwareOptions(cfg.trainer.get("precision", "auto"), cfg.channels_last, cfg.threads)
     schedule_options(OmegaConf.to_container(cfg.schedule, resolve=True))
-    check_data(OmegaConf.to_container(cfg.data, resolve=True))
+    data = check_data(OmegaConf.to_container(cfg.data, resolve=True))
     check_options(cfg)
-    choose_machine(cfg)
+    first = all(os.environ.get(rank, "0") == "0" for rank in RANKS)
+    if first:  # the others start once it has them (Lightning's prepare_data, then a barrier)
+        data.check_files()
+    choose_machine(cfg)  # its log line starts the run's train.log
     from stn.data.registry import create_datamodule
 
     datamodule = create_datamodule(OmegaConf.to_container(cfg.data, resolve=True))
     check_cache_folder(cfg)  # the first check that writes: it makes the folder
-    if any(os.environ.get(rank, "0") != "0" for rank in RANKS):
+    if not first:
         return _train(cfg, datamodule)
     with RunLock(cfg.paths.output_dir):
         return _train(cfg, datamodule)

@@ -434,10 +434,14 @@ def test_a_terminal_keeps_its_progress_bar_and_gets_no_epoch_lines(tmp_path):
 
 
 def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
-    """From the command line: one line on stderr, exit code 1; a mistake in the config is said
-    before Lightning is imported (the other messages: in-process tests), and leaves the run
-    folder as it was; a run that fails once started is marked FAILED."""
+    """From the command line: one line on stderr, exit code 1; a mistake in the config or a
+    missing dataset is said before Lightning is imported (the other messages: in-process
+    tests), and leaves the run folder as it was; a run that fails once started is marked
+    FAILED."""
+    from fake_mnist import write_fake_mnist
+
     nowhere = tmp_path / "nowhere" / "MNIST" / "raw"
+    fake = write_fake_mnist(tmp_path / "fake")
     # Runs train.py as `python train.py ARGS` does, then says whether Lightning was imported.
     wrapper = (
         "import atexit, runpy, sys; atexit.register(lambda: print('lightning imported:', "
@@ -458,7 +462,13 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         (["+data.foo=1"], "error: data.foo=1 is not an option of the mnist dataset", False, False),
         (["stn.transform=foo"], "error: unknown stn.transform='foo'; valid: none", False, False),
         (["model.channels=abc"], "error: model.channels='abc' must be a list of", False, False),
-        ([], f"error: MNIST is not in {nowhere} and could not be downloaded", True, True),
+        ([], f"error: MNIST is not in {nowhere} and could not be downloaded", False, False),
+        (
+            ["data.val_size=400", f"paths.data_dir={fake}"],
+            "error: data.val_size=400 must",
+            True,
+            True,
+        ),
     ]:
         done = cli(*args)
         assert done.returncode == 1
@@ -474,17 +484,19 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
     # whatever a later command gets wrong.
     (tmp_path / "run" / "FAILED").unlink()
     (tmp_path / "run" / "metrics.json").write_text('{"val/err": 1.0}')
-    assert (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text() == "[]\n"  # its command
+    command = (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text()
+    assert command.startswith("- data.val_size=400\n")  # the command of the run that failed
     everything = cli("schedule.max_epochs=abc", HYDRA_FULL_ERROR="1")
     assert everything.returncode == 1 and "Traceback" in everything.stderr
     assert not (tmp_path / "run" / "FAILED").exists()
     refused = cli("threads=0")  # the folder of the same run: its recorded command stays
     assert refused.returncode == 1
-    assert (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text() == "[]\n"
+    assert (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text() == command
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
         ".hydra",
         "config.yaml",
         "metrics.json",
+        "tensorboard",
         "train.log",
     ]
 
@@ -523,6 +535,27 @@ def test_config_values_are_checked_before_any_work(fake_data, override, message)
 
     with pytest.raises(UsageError, match=re.escape(message)):
         train(compose([override], fake_data))
+    assert not (fake_data / "out").exists() and not (fake_data / "cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("experiment", "message"),
+    [
+        ("mnist_rts", r"raw: train-images-idx3-ubyte holds \(100, 28, 28\) images but"),
+        ("svhn_multi", r"SVHN train split not found: .*digitStruct\.mat is missing"),
+        ("cub_2x", r"CUB_200_2011/images\.txt is missing: extract CUB_200_2011\.tgz"),
+    ],
+)
+def test_each_datasets_files_are_checked_before_any_folder_is_written(
+    fake_data, experiment, message
+):
+    """Swapped MNIST files (the generated ones: their sizes disagree), no SVHN, no CUB."""
+    raw = fake_data / "data" / "MNIST" / "raw"
+    (raw / "train-images-idx3-ubyte").rename(raw / "swap")
+    (raw / "t10k-images-idx3-ubyte").rename(raw / "train-images-idx3-ubyte")
+    (raw / "swap").rename(raw / "t10k-images-idx3-ubyte")
+    with pytest.raises(UserError, match=message):
+        train(compose([f"experiment={experiment}"], fake_data))
     assert not (fake_data / "out").exists() and not (fake_data / "cache").exists()
 
 

@@ -8,6 +8,10 @@ allowed of each value; ``stn.train`` calls it before anything heavy is imported,
 A config recorded before datasets had names (``_target_: stn.data....DistortedMNIST``) is
 read by its class name, as data (nothing in a run folder names code to run), and CUB's
 ``val_fraction`` of then becomes today's ``val_size``.
+
+``check_files()`` of the checked options then finds the dataset's files (MNIST: downloads
+them where allowed, and reads them whole), still without Lightning: a missing, swapped or
+corrupt file is said in seconds, before a run's folder is written.
 """
 
 from __future__ import annotations
@@ -118,6 +122,11 @@ class DataOptions:
         _at_least("workers", self.workers, 0, "one per usable core")
         _at_least("subset", self.subset, 1, "all")
 
+    def check_files(self) -> None:
+        """Raise ``MissingData`` (saying where to put what) or ``UsageError`` (a wrong file)
+        unless the dataset's files are under ``data_dir``."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, kw_only=True)
 class MnistOptions(DataOptions):
@@ -141,6 +150,12 @@ class MnistOptions(DataOptions):
                 f"data.digits_per_sample={self.digits_per_sample!r} must be 1 or 2 (addition)"
             )
 
+    def check_files(self) -> None:
+        from stn.data.mnist_files import load_mnist
+
+        for train in (True, False):
+            load_mnist(self.data_dir, train, self.download)
+
 
 @dataclass(frozen=True, kw_only=True)
 class SvhnOptions(DataOptions):
@@ -159,6 +174,12 @@ class SvhnOptions(DataOptions):
         if not splits or not set(splits) <= {"train", "extra"}:
             raise UsageError(f"data.train_splits={splits} must be train and/or extra")
 
+    def check_files(self) -> None:
+        from stn.data.svhn_cache import split_dir
+
+        for split in (*self.train_splits, "test"):
+            split_dir(self.data_dir, split)
+
 
 @dataclass(frozen=True, kw_only=True)
 class CubOptions(DataOptions):
@@ -169,6 +190,11 @@ class CubOptions(DataOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         _at_least("size", self.size, 32)
+
+    def check_files(self) -> None:
+        from stn.data.cub_metadata import read_cub_metadata
+
+        read_cub_metadata(Path(self.data_dir) / "CUB_200_2011")
 
 
 OPTIONS: dict[str, type[DataOptions]] = {
