@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -449,13 +450,13 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
         "runpy.run_path('train.py', run_name='__main__')"
     )
 
-    def cli(*args, **env):
+    def cli(*args, run="run", **env):
         env = {**os.environ, "STN_DATA_DIR": str(tmp_path / "nowhere"), **env}
-        run_dir = f"hydra.run.dir={tmp_path / 'run'}"
+        run_dir = f"hydra.run.dir={tmp_path / run}"
         cmd = [sys.executable, "-c", wrapper, "train.py", *args, run_dir]
         return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
-    for args, message, lightning, failed in [
+    cases = [
         (["threads=0"], "error: threads=0 must be a positive integer or auto", False, False),
         (["schedule.optimizer=adamw"], "error: schedule.optimizer='adamw' is not", False, False),
         (["data.distortion.angle=abc"], "error: data.distortion.angle='abc' must", False, False),
@@ -469,16 +470,20 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
             True,
             True,
         ),
-    ]:
-        done = cli(*args)
+    ]
+    # Two at a time, each into its own folder (the last into "run"): seconds of imports each.
+    runs = [f"run{i}" for i in range(len(cases) - 1)] + ["run"]
+    with ThreadPoolExecutor(2) as pool:
+        results = pool.map(lambda case, run: cli(*case[0], run=run), cases, runs)
+    for (_, message, lightning, failed), done, run in zip(cases, results, runs, strict=True):
         assert done.returncode == 1
         assert done.stderr.startswith(message), done.stderr[-2000:]
         assert done.stderr.count("\n") == 2  # the paragraph, then the wrapper's line
         assert done.stderr.endswith(f"lightning imported: {lightning}\n")
         assert "Traceback" not in done.stderr and "HYDRA_FULL_ERROR" not in done.stderr
-        assert (tmp_path / "run" / "FAILED").exists() == failed
-        assert (tmp_path / "run" / "config.yaml").exists() == failed
-        assert (tmp_path / "run").exists() == failed  # a refused command leaves no folder
+        assert (tmp_path / run / "FAILED").exists() == failed
+        assert (tmp_path / run / "config.yaml").exists() == failed
+        assert (tmp_path / run).exists() == failed  # a refused command leaves no folder
     assert not any(nowhere.iterdir())  # a failed download leaves nothing
     # HYDRA_FULL_ERROR asks for the traceback. A finished run's folder keeps its status
     # whatever a later command gets wrong.
