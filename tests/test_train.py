@@ -262,9 +262,10 @@ def test_help_lists_experiments_and_typos_fail_at_once(tmp_path):
 
 
 def test_the_command_line_imports_no_training_stack():
-    # --help, typos and --cfg answer from these modules alone: no torch, Lightning or models.
+    # --help, typos, --cfg and a missing MNIST answer from these modules alone: no torch,
+    # Lightning or models.
     code = (
-        "import sys, stn.train, stn.runs.report, stn.runs.export; "
+        "import sys, stn.train, stn.runs.report, stn.runs.export, stn.data.mnist_files; "
         "print(sorted(m for m in ('torch', 'pytorch_lightning', 'torchvision', "
         "'tensorboard', 'stn.tasks.classification') if m in sys.modules))"
     )
@@ -658,9 +659,11 @@ def test_a_full_disk_is_one_paragraph_that_says_where_and_how_to_resume(tmp_path
         "sys.argv = sys.argv[1:]\n"
         "runpy.run_path('train.py', run_name='__main__')\n"
     )
+    from fake_mnist import write_fake_mnist
+
     run = tmp_path / "run"
     cmd = [sys.executable, "-c", code, "train.py", "model=fcn", "stn=none", f"hydra.run.dir={run}"]
-    env = {**os.environ, "STN_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "STN_DATA_DIR": str(write_fake_mnist(tmp_path / "data"))}
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert done.stderr == (

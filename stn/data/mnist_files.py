@@ -14,13 +14,15 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from stn.errors import MissingData, UsageError
 from stn.paths import ENV_VAR
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 # file: (digits in the official file, MD5 of the official uncompressed file)
 FILES = {
@@ -65,6 +67,8 @@ def load_mnist(
             f"{raw}: {SPLIT[train][0]} holds {tuple(images.shape)} images but "
             f"{SPLIT[train][1]} {len(labels)} labels: replace both with the official files"
         )
+    import torch  # here: a missing or wrong file is said before torch's import (seconds)
+
     return torch.from_numpy(images), torch.from_numpy(labels).long()
 
 
