@@ -56,7 +56,7 @@ def main() -> None:
             start = time.perf_counter()
             subprocess.run(
                 [sys.executable, *argv, f"hydra.run.dir={tempfile.mkdtemp()}"]
-                if argv[0] == "train.py" and argv[1] != "--help"
+                if argv[0] == "train.py" and argv[1:2] != ["--help"]
                 else [sys.executable, *argv],
                 cwd=ROOT,
                 env=env,
