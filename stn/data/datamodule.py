@@ -55,6 +55,11 @@ class SplitDataModule(pl.LightningDataModule):
         self.val_size, self.subset = o.val_size, o.subset
         self.sets: dict[str, Dataset] = {}
 
+    def prepare_data(self) -> None:
+        """Lightning's first step, in one process: the dataset's files found (MNIST's
+        downloaded where allowed), as ``stn.train`` checks them before it writes anything."""
+        self.options.check_files()
+
     @property
     def dataset(self) -> str:
         """The dataset's name in the registry (``data.name``)."""

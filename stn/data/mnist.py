@@ -94,9 +94,6 @@ class DistortedMNIST(SplitDataModule):
         self.image_shape = (self.digits_per_sample, size, size)
         self.thetas: dict[str, Tensor] = {}  # set up: each val/test sample's (first) digit's θ
 
-    def prepare_data(self) -> None:
-        load_mnist(self.data_dir, train=True, download=self.download)
-
     def setup(self, stage: str | None = None) -> None:
         if self.sets:
             return
