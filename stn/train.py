@@ -191,11 +191,11 @@ def _train(cfg: DictConfig, datamodule: SplitDataModule) -> float:
             tested = "best" if checkpoint.best_model_path else None
             if MONITOR not in trainer.callback_metrics:
                 # Stopped (max_steps) before an epoch's end: the last weights are validated
-                # all the same (a diverged run fails) and, the only ones validated, are best.
+                # all the same (a diverged run fails) and, once validated, are the best.
                 log.warning("no validation ran (max_steps before an epoch's end?): "
                             "validating the last weights")  # fmt: skip
                 trainer.validate(task, datamodule=datamodule, verbose=False)
-                if tested is None and not cfg.trainer.fast_dev_run:
+                if tested is None and MONITOR in trainer.callback_metrics:
                     tested = str(out / BEST)
                     trainer.save_checkpoint(tested)
             best = checkpoint.best_model_score
