@@ -319,8 +319,7 @@ def main(cfg: DictConfig) -> float:
     except Exception as err:
         message = user_message(err) if os.environ.get("HYDRA_FULL_ERROR") != "1" else None
         if message:  # Hydra made the folder: one the refused command left empty goes
-            with contextlib.suppress(OSError):
-                Path(HydraConfig.get().runtime.output_dir).rmdir()
+            remove_if_empty(Path(HydraConfig.get().runtime.output_dir))
         if not multirun:
             if message:  # the message is the whole story: no traceback
                 sys.exit(f"error: {message}")
@@ -332,6 +331,21 @@ def main(cfg: DictConfig) -> float:
         else:
             log.exception("job failed: %s", job)
         return math.inf  # the worst value, for sweepers that minimise (Optuna rejects NaN)
+
+
+def remove_if_empty(folder: Path) -> None:
+    """Removes ``folder`` if a refused command left it empty, and with it the log handlers
+    that would open their file there (``train.log`` opens at its first line), so that a
+    sweep can still say why the job failed."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+    if folder.exists():
+        return
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == folder:
+            root.removeHandler(handler)
+            handler.close()
 
 
 def user_message(err: Exception) -> str | None:

@@ -507,6 +507,20 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
     ]
 
 
+def test_a_sweep_says_why_each_refused_job_failed_and_goes_on(tmp_path):
+    """A job refused before it starts leaves no folder, and its message still reaches the
+    console (train.log would have opened in the folder it removed)."""
+    cmd = [sys.executable, "train.py", "-m", "schedule.lr=-1,-2", f"hydra.sweep.dir={tmp_path}"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said[-2000:]
+    for lr in ("-1", "-2"):
+        assert f"job failed: schedule.lr={lr}: schedule.lr={lr} must be a number" in said
+    assert "Traceback" not in said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist_rts", "multirun.yaml"]
+    assert not any((tmp_path / "mnist_rts").iterdir())
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
