@@ -41,6 +41,7 @@ class Cell:
 
     values: list[float] = field(default_factory=list)
     minutes: list[float] = field(default_factory=list)
+    machines: list[str] = field(default_factory=list)  # each minute's machine, in order
     unfinished: int = 0
     failed: int = 0
     duplicates: int = 0
@@ -64,10 +65,17 @@ class Cell:
             self.values.append(100 - error if table.accuracy else error)
             if run.minutes is not None:
                 self.minutes.append(run.minutes)
+                self.machines.append(_machine(run.config))
         elif run.status == CRASHED:
             self.failed += 1
         else:  # still going, or finished without testing (test=false)
             self.unfinished += 1
+
+
+def _machine(config: dict) -> str:
+    """``name (ISA)`` of the machine a run's config records; ``""`` where it names none."""
+    name, isa = config.get("machine.name"), config.get("machine.isa")
+    return f"{name} ({isa})" if name and isa else name or ""
 
 
 def _cell(runs: list[Run], table: Table) -> Cell:
@@ -174,11 +182,22 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = T
             for options, sub in cell.configurations:
                 lines.append(f"- {row}, {col}, `{options}`: {_cell_text(sub, paper)}")
     if minutes and any(cell.minutes for cell in cells.values()):
-        lines += ["", "Minutes per run (training time, pauses left out; mean over seeds):", ""]
+        lines += [
+            "",
+            "Minutes per run (training time, pauses left out; mean over seeds, each machine's "
+            "apart):",
+            "",
+        ]
 
         def mean_minutes(row: str, col: str) -> str:
-            minutes = cells[row, col].minutes
-            return f"{statistics.fmean(minutes):.1f}" if minutes else "—"
+            cell = cells[row, col]
+            by_machine: dict[str, list[float]] = {}
+            for machine, minutes in zip(cell.machines, cell.minutes, strict=True):
+                by_machine.setdefault(machine, []).append(minutes)
+            if len(by_machine) <= 1:  # one machine's minutes, or none
+                return f"{statistics.fmean(cell.minutes):.1f}" if cell.minutes else "—"
+            # machines that differ many times in speed: a mean over them would time neither
+            return ", ".join(f"{statistics.fmean(m):.1f} on {k}" for k, m in by_machine.items())
 
         lines += grid(mean_minutes)
     return "\n".join(lines)

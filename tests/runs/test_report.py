@@ -182,6 +182,35 @@ def test_a_resumed_runs_minutes_leave_out_the_pause(tmp_path):
     assert abs(result.scalars["val/err"] - 0.03) < 1e-6  # the best over both sittings
 
 
+def test_a_cells_minutes_on_different_machines_are_never_averaged(tmp_path):
+    """Two seeds of one cell, as recorded: on one machine their mean; on two, each machine's
+    minutes apart (a GPU under a 20-way share and a 2-core CPU differ several times)."""
+    import shutil
+
+    from stn.models.zoo import records_dir
+    from stn.runs.paper import TABLES
+    from stn.runs.report import fill, markdown
+    from stn.runs.run import find_runs
+
+    cell_of = records_dir() / "table1_epochs76" / "mnist_rts"
+    for name in ("st-cnn-aff", "st-cnn-aff-seed1"):
+        shutil.copytree(cell_of / name, tmp_path / name, ignore=shutil.ignore_patterns("*.safe*"))
+    minutes = [run.minutes for run in find_runs(tmp_path)]
+
+    def minutes_row() -> str:
+        cells, _ = fill(TABLES["table1"], find_runs(tmp_path))
+        text = markdown(TABLES["table1"], cells)
+        return text.split("Minutes per run")[1].split("| ST-CNN Aff | ")[1].splitlines()[0]
+
+    assert minutes_row().split(" | ")[1] == f"{statistics.fmean(minutes):.1f}"
+    config = tmp_path / "st-cnn-aff-seed1" / "config.yaml"
+    config.write_text(config.read_text().replace("name: NVIDIA H200", "name: AMD EPYC", 1))
+    assert "name: AMD EPYC" in config.read_text()
+    assert minutes_row().split(" | ")[1] == (
+        f"{minutes[0]:.1f} on NVIDIA H200 (sm_90), {minutes[1]:.1f} on AMD EPYC (sm_90)"
+    )
+
+
 def test_runs_that_differ_in_more_than_the_seed_are_never_averaged(fake_data):
     _run(fake_data, "a", "experiment=mnist_rts", "seed=0")
     _run(fake_data, "b", "experiment=mnist_rts", "seed=1", "trainer.log_every_n_steps=1")
