@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import shlex
 import statistics
 import sys
@@ -65,17 +66,26 @@ class Cell:
             self.values.append(100 - error if table.accuracy else error)
             if run.minutes is not None:
                 self.minutes.append(run.minutes)
-                self.machines.append(_machine(run.config))
+                self.machines.append(run.machine)
         elif run.status == CRASHED:
             self.failed += 1
         else:  # still going, or finished without testing (test=false)
             self.unfinished += 1
 
+    def minutes_by_machine(self) -> dict[str, float]:
+        """Each machine's mean minutes per run: machines that differ many times in speed (a
+        shared GPU, a 2-core CPU) are never averaged together, which would time neither."""
+        by_machine: dict[str, list[float]] = {}
+        for machine, minutes in zip(self.machines, self.minutes, strict=True):
+            by_machine.setdefault(machine, []).append(minutes)
+        return {machine: statistics.fmean(m) for machine, m in by_machine.items()}
 
-def _machine(config: dict) -> str:
-    """``name (ISA)`` of the machine a run's config records; ``""`` where it names none."""
-    name, isa = config.get("machine.name"), config.get("machine.isa")
-    return f"{name} ({isa})" if name and isa else name or ""
+    def minutes_text(self) -> str:
+        """``7.7`` where one machine ran the cell, ``7.7 on A, 22.1 on B`` where several did."""
+        means = self.minutes_by_machine()
+        if len(means) <= 1:
+            return next((f"{m:.1f}" for m in means.values()), "—")
+        return ", ".join(f"{m:.1f} on {machine}" for machine, m in means.items())
 
 
 def _cell(runs: list[Run], table: Table) -> Cell:
@@ -189,36 +199,30 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = T
             "",
         ]
 
-        def mean_minutes(row: str, col: str) -> str:
-            cell = cells[row, col]
-            by_machine: dict[str, list[float]] = {}
-            for machine, minutes in zip(cell.machines, cell.minutes, strict=True):
-                by_machine.setdefault(machine, []).append(minutes)
-            if len(by_machine) <= 1:  # one machine's minutes, or none
-                return f"{statistics.fmean(cell.minutes):.1f}" if cell.minutes else "—"
-            # machines that differ many times in speed: a mean over them would time neither
-            return ", ".join(f"{statistics.fmean(m):.1f} on {k}" for k, m in by_machine.items())
-
-        lines += grid(mean_minutes)
+        lines += grid(lambda row, col: cells[row, col].minutes_text())
     return "\n".join(lines)
 
 
 CSV_FIELDS = [
     *("table", "row", "column", "configuration", "n", "mean", "std", "paper", "diff"),
-    *("minutes", "unfinished", "failed", "duplicates"),
+    *("minutes", "minutes_per_machine", "unfinished", "failed", "duplicates"),
 ]
 
 
 def csv_rows(name: str, table: Table, cells: dict[tuple[str, str], Cell]) -> list[dict]:
-    """One row per cell; a cell of several configurations, one row per configuration."""
+    """One row per cell; a cell of several configurations, one row per configuration.
+    ``minutes`` is the mean per run where one machine ran them all, blank where several did;
+    ``minutes_per_machine`` gives each machine's, as a JSON object."""
     rows = []
     for (row, col), cell in cells.items():
         for options, part in cell.configurations or [("", cell)]:
             mean, std = part.mean_std()
             paper = table.paper.get((row, col))
             diff = mean - paper if mean is not None and paper is not None else None
-            minutes = statistics.fmean(part.minutes) if part.minutes else None
-            values = [name, row, col, options, len(part.values), mean, std, paper, diff, minutes]
+            means = part.minutes_by_machine()
+            minutes = next(iter(means.values())) if len(means) == 1 else None
+            values = [name, row, col, options, len(part.values), mean, std, paper, diff]
+            values += [minutes, json.dumps(means) if means else None]
             counts = [part.unfinished, part.failed, part.duplicates]
             rows.append(dict(zip(CSV_FIELDS, [*values, *counts], strict=True)))
     return rows

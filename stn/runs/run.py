@@ -43,6 +43,14 @@ class Run:
     reason: str = ""
     validated: bool = True  # a finished run with a finite best val/err (or not finished yet)
 
+    @property
+    def machine(self) -> str:
+        """``name (ISA)`` of the machine its config records (a GPU's ISA is its compute
+        capability, ``sm_90``); ``""`` where the config names none."""
+        name = self.config.get("machine.name") or ""
+        isa = self.config.get("machine.isa") or self.config.get("machine.accelerator")
+        return f"{name} ({isa})" if name and isa else name
+
     def matches(self, selector: dict) -> bool:
         return all(self.config.get(key) == value for key, value in selector.items())
 

@@ -4,18 +4,17 @@ For choosing between readings of the paper or settings without looking at the te
 row per run with the options that set it apart from the others, its best validation error
 (the checkpoint it would be tested with), its training loss over its last epoch (how well it
 fits the training distortions: a high one says the network cannot fit the task, not that it
-lacks epochs), its minutes and, for a record, its machine and precision. No test number is
+lacks epochs), its minutes, and the machine and precision it trained with. No test number is
 shown.
 """
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 from typing import Any
 
-from stn.runs.folder import ADDED, FACTS, trained
+from stn.runs.folder import ADDED, trained
 from stn.runs.run import UNREADABLE, Run, scalars_of
 
 
@@ -38,13 +37,10 @@ def setting_apart(runs: list[Run]) -> list[str]:
     return sorted(k for k in keys if trained(k) and len({repr(c.get(k)) for c in configs}) > 1)
 
 
-def machine(path: Path) -> str:
-    """``CPU (ISA), precision`` of a record; ``—`` for a run folder, which does not say."""
-    if not (path / FACTS).is_file():
-        return "—"
-    facts = json.loads((path / FACTS).read_text())
-    where = facts["machine"]
-    return f"{where['name']} ({where.get('isa', where['accelerator'])}), {facts['precision']}"
+def machine(run: Run) -> str:
+    """``name (ISA), precision`` of the machine that trained ``run``; ``—`` where its config
+    names none."""
+    return f"{run.machine}, {run.config.get('trainer.precision')}" if run.machine else "—"
 
 
 def validation(runs: list[Run]) -> tuple[str, list[dict]]:
@@ -65,7 +61,7 @@ def validation(runs: list[Run]) -> tuple[str, list[dict]]:
                 "val_err": run.scalars.get("val/err"),
                 "train_loss": loss,
                 "minutes": run.minutes,
-                "machine": machine(run.path),
+                "machine": machine(run),
             }
         )
     lines = [

@@ -21,6 +21,13 @@ def _run(root, name, *overrides):
 
 
 def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
+    """Each cell's seeds, mean, std and minutes (with the machine that ran them: a run
+    folder's, as its validation view shows it too), unfinished and failed runs counted."""
+    from omegaconf import OmegaConf
+
+    from stn.runs.run import read_run
+    from stn.runs.validation import machine
+
     seeds = [_run(fake_data, f"st_cnn_{s}", "experiment=mnist_rts", f"seed={s}") for s in (0, 1)]
     _run(fake_data, "fcn", "experiment=mnist_rts", "model=fcn", "stn=none", "test=false")
     _run(fake_data, "cnn", "experiment=mnist_rts", "stn=none", "data.val_size=100000")
@@ -34,6 +41,10 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     assert abs(cell["std"] - statistics.stdev(errors)) < 1e-6
     assert abs(cell["diff"] - (cell["mean"] - 0.5)) < 1e-9
     assert 0 < cell["minutes"] < 5  # training time, averaged over the seeds
+    config = OmegaConf.load(seeds[0] / "config.yaml")  # the machine, as the run wrote it
+    trained_on = f"{config.machine.name} ({config.machine.isa})"
+    assert json.loads(cell["minutes_per_machine"]) == {trained_on: cell["minutes"]}
+    assert machine(read_run(seeds[0])) == f"{trained_on}, {config.trainer.precision}"
     fcn = next(r for r in rows if (r["row"], r["column"]) == ("FCN", "RTS"))
     cnn = next(r for r in rows if (r["row"], r["column"]) == ("CNN", "RTS"))
     assert (fcn["n"], fcn["unfinished"], fcn["failed"]) == (0, 1, 0)
@@ -70,8 +81,8 @@ def test_report_places_runs_and_shows_unfinished_and_failed(fake_data):
     assert "Table 1" in md and "cluttered" in md and "Minutes per run" in md
     csv = (fake_data / "runs" / "report.csv").read_text().splitlines()
     assert (
-        csv[0] == "table,row,column,configuration,n,mean,std,paper,diff,minutes,unfinished,failed,"
-        "duplicates"
+        csv[0] == "table,row,column,configuration,n,mean,std,paper,diff,minutes,"
+        "minutes_per_machine,unfinished,failed,duplicates"
     )
     assert len(csv) == 1 + 8 * 4 + 4
 
@@ -189,7 +200,7 @@ def test_a_cells_minutes_on_different_machines_are_never_averaged(tmp_path):
 
     from stn.models.zoo import records_dir
     from stn.runs.paper import TABLES
-    from stn.runs.report import fill, markdown
+    from stn.runs.report import csv_rows, fill, markdown
     from stn.runs.run import find_runs
 
     cell_of = records_dir() / "table1_epochs76" / "mnist_rts"
@@ -202,13 +213,26 @@ def test_a_cells_minutes_on_different_machines_are_never_averaged(tmp_path):
         text = markdown(TABLES["table1"], cells)
         return text.split("Minutes per run")[1].split("| ST-CNN Aff | ")[1].splitlines()[0]
 
+    def csv_row() -> dict:
+        cells, _ = fill(TABLES["table1"], find_runs(tmp_path))
+        rows = csv_rows("table1", TABLES["table1"], cells)
+        return next(r for r in rows if (r["row"], r["column"]) == ("ST-CNN Aff", "RTS"))
+
     assert minutes_row().split(" | ")[1] == f"{statistics.fmean(minutes):.1f}"
+    h200 = "NVIDIA H200 (sm_90)"
+    assert csv_row()["minutes"] == statistics.fmean(minutes)
+    assert json.loads(csv_row()["minutes_per_machine"]) == {h200: statistics.fmean(minutes)}
     config = tmp_path / "st-cnn-aff-seed1" / "config.yaml"
     config.write_text(config.read_text().replace("name: NVIDIA H200", "name: AMD EPYC", 1))
     assert "name: AMD EPYC" in config.read_text()
     assert minutes_row().split(" | ")[1] == (
-        f"{minutes[0]:.1f} on NVIDIA H200 (sm_90), {minutes[1]:.1f} on AMD EPYC (sm_90)"
+        f"{minutes[0]:.1f} on {h200}, {minutes[1]:.1f} on AMD EPYC (sm_90)"
     )
+    assert csv_row()["minutes"] is None  # no one machine's time
+    assert json.loads(csv_row()["minutes_per_machine"]) == {
+        h200: minutes[0],
+        "AMD EPYC (sm_90)": minutes[1],
+    }
 
 
 def test_runs_that_differ_in_more_than_the_seed_are_never_averaged(fake_data):
@@ -359,7 +383,9 @@ def test_validation_view_sets_runs_apart_without_a_test_number(tmp_path, capsys)
         last = [float(r["value"]) for r in logged if r["epoch"] == logged[-1]["epoch"]]
         assert abs(float(row["train_loss"]) - statistics.fmean(last)) < 1e-9
         assert epochs["epoch"] < int(row["epochs"])
-        assert "bf16-mixed" in row["machine"] or "32-true" in row["machine"]
+        facts = json.loads((path / "record.json").read_text())
+        trained_on = f"{facts['machine']['name']} ({facts['machine']['isa']})"
+        assert row["machine"] == f"{trained_on}, {facts['precision']}"
     with pytest.raises(SystemExit):
         main([str(paths[0]), "--validation", "--tables", "table1"])
     assert "--validation shows no paper table" in capsys.readouterr().err
