@@ -8,10 +8,11 @@ view of a flat digit does either. The ink left, Σ distorted / Σ digit, falls w
 down-scaling (by the area, s²) and with squashing.
 
     python -m stn.runs.survey [r rts p e p_unfolded ...] [--data DIR] [--out PNG]
-    python -m stn.runs.survey --runs RUN [RUN ...]
+    python -m stn.runs.survey --runs RUN_OR_RECORD [RUN_OR_RECORD ...]
 
 The first prints a Markdown table, and with ``--out`` draws each distortion's first 16 test
-digits, one row each. The second splits finished runs' test error between the *damaged*
+digits, one row each. The second splits finished runs' test error (a run folder's best
+checkpoint, or a record's weights: ``stn.runs.trained``) between the *damaged*
 test digits (mirrored, or left with under a quarter of their ink) and the intact rest.
 """
 
@@ -84,15 +85,19 @@ def survey(config: str, digits: Tensor, labels: Tensor) -> tuple[dict[str, float
     return stats, out["images"]
 
 
-def errors_by_damage(run: Path) -> dict[str, tuple[int, float]]:
-    """A finished run's test error (%) on the damaged test samples, the intact ones and all,
-    with their counts: ``{"damaged": (n, err), "intact": ..., "all": ...}``."""
+def errors_by_damage(
+    run: Path, data_dir: Path | None = None, cache_dir: Path | None = None
+) -> dict[str, tuple[int, float]]:
+    """A finished run's (or record's) test error (%) on the damaged test samples, the intact
+    ones and all, with their counts: ``{"damaged": (n, err), "intact": ..., "all": ...}``.
+    A record's data is read from ``data_dir``, its test set cached in ``cache_dir``
+    (``stn.runs.trained.load_data``)."""
     import torch
 
     from stn.data.distortions import transform_of
     from stn.runs.trained import load, predictions
 
-    data, task = load(run)
+    data, task = load(run, data_dir=data_dir, cache_dir=cache_dir)
     if getattr(data, "digits_per_sample", None) != 1:
         raise ValueError(f"{run} is not a one-digit distorted-MNIST run: nothing to survey")
     digits, labels = data.splits["test"]
@@ -126,10 +131,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "names", nargs="*", default=["r", "rts", "p", "e"], help="configs/data/distortion/*"
     )
-    parser.add_argument("--data", help="the data folder, holding MNIST/ (default: stn.paths)")
+    parser.add_argument(
+        "--data", help="the data folder, holding MNIST/, also a record's (default: stn.paths)"
+    )
     parser.add_argument("--out", type=Path, help="a PNG of each distortion's first 16 digits")
     parser.add_argument(
-        "--runs", nargs="+", type=Path, help="finished runs: their test error on damaged digits"
+        "--runs",
+        nargs="+",
+        type=Path,
+        help="finished run folders or records: their test error on damaged digits",
     )
     args = parser.parse_args(argv)
     known = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
@@ -147,7 +157,8 @@ def _survey(args: argparse.Namespace) -> None:
         print("| run | damaged: n, err (%) | intact: n, err (%) | all: n, err (%) |")
         print("|---|---|---|---|")
         for run in args.runs:
-            cells = [f"{n:,}, {err:.2f}" for n, err in errors_by_damage(run).values()]
+            split = errors_by_damage(run, Path(args.data) if args.data else None)
+            cells = [f"{n:,}, {err:.2f}" for n, err in split.values()]
             print(f"| {run} | {' | '.join(cells)} |")
         return
     import torchvision.utils as vutils

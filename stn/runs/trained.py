@@ -2,7 +2,9 @@
 
 Only data is read from a run folder: ``config.yaml`` as YAML (its dataset rebuilt through
 ``stn.data.registry``, by name) and the checkpoint with ``weights_only`` (its network rebuilt
-through ``stn.models``). Nothing a run folder names is imported or run.
+through ``stn.models``). Nothing a run folder names is imported or run. A record
+(``stn.runs.record``) loads the same way: its weights, checked against their SHA-256, and its
+data from this machine's data folder, as ``stn.runs.verify`` reads them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from stn.data.datamodule import SplitDataModule
 from stn.data.registry import create_datamodule
 from stn.errors import MissingData, UsageError
 from stn.files import read_yaml
-from stn.runs.folder import BEST, CONFIG
+from stn.paths import default_data_dir, project_root
+from stn.runs.folder import BEST, CONFIG, FACTS
 from stn.tasks.checkpoints import upgrade
 from stn.tasks.classification import Classification
 
@@ -31,9 +34,16 @@ def _require(run: Path, *names: str) -> None:
             raise MissingData(f"{run / name} is missing: is {run} a finished run folder?")
 
 
+def is_record(path: Path) -> bool:
+    return (path / FACTS).is_file()
+
+
 def load_task(run: Path, checkpoint: str = BEST) -> Classification:
     """``run``'s ``checkpoint`` (``folder.BEST`` or ``folder.LAST``), eager, on the CPU in
-    eval mode (checkpoints of older versions through ``stn.tasks.checkpoints.upgrade``)."""
+    eval mode (checkpoints of older versions through ``stn.tasks.checkpoints.upgrade``); a
+    record's weights (the best checkpoint's, the only ones it keeps)."""
+    if is_record(run):
+        return _record_task(run, checkpoint)
     _require(run, checkpoint)
     try:
         state = torch.load(run / checkpoint, map_location="cpu", weights_only=True)
@@ -48,18 +58,43 @@ def load_task(run: Path, checkpoint: str = BEST) -> Classification:
     return task.eval()
 
 
-def load_data(run: Path) -> SplitDataModule:
-    """``run``'s data module, set up, from its ``config.yaml`` read as data."""
+def _record_task(record: Path, checkpoint: str) -> Classification:
+    from stn.models.zoo import load_record, read_record
+
+    if checkpoint != BEST:
+        raise UsageError(f"{record} is a record: it keeps the best weights only, not {checkpoint}")
+    config, facts, _ = read_record(record)
+    shape = facts["network"]
+    task = Classification(
+        config["model"], config["stn"], config["schedule"], shape["in_shape"], shape["num_classes"]
+    )
+    task.net = load_record(record)
+    return task.eval()
+
+
+def load_data(
+    run: Path, data_dir: Path | None = None, cache_dir: Path | None = None
+) -> SplitDataModule:
+    """``run``'s data module, set up, from its ``config.yaml`` read as data. A record's data
+    is read from ``data_dir`` (default: as ``train.py``) and its generated test sets cached in
+    ``cache_dir`` (default: ``data/cache``), never downloaded: the folders it names are the
+    recording machine's."""
     _require(run, CONFIG)
-    config = read_yaml(run / CONFIG)
-    data = create_datamodule(config["data"])
+    config = read_yaml(run / CONFIG)["data"]
+    if is_record(run):
+        data_dir = data_dir or default_data_dir()
+        cache_dir = cache_dir or project_root() / "data" / "cache"
+        config = dict(config, data_dir=str(data_dir), cache_dir=str(cache_dir), download=False)
+    data = create_datamodule(config)
     data.setup("test")
     return data
 
 
-def load(run: Path, checkpoint: str = BEST) -> tuple[SplitDataModule, Classification]:
-    """``run``'s data module, set up, and its ``checkpoint`` (see ``load_task``)."""
-    return load_data(run), load_task(run, checkpoint)
+def load(
+    run: Path, checkpoint: str = BEST, data_dir: Path | None = None, cache_dir: Path | None = None
+) -> tuple[SplitDataModule, Classification]:
+    """``run``'s data module, set up, and its ``checkpoint`` (see ``load_data``, ``load_task``)."""
+    return load_data(run, data_dir, cache_dir), load_task(run, checkpoint)
 
 
 def batches(data: SplitDataModule, split: str) -> Iterator[Batch]:

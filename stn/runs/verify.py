@@ -82,16 +82,14 @@ def verify(path: Path, data_dir: Path, cache_dir: Path, precision: str | None = 
     import torch
 
     from stn import hardware
-    from stn.data.registry import create_datamodule
     from stn.models.zoo import load_record, read_record
+    from stn.runs.trained import load_data
     from stn.tasks.classification import Classification
 
     start = time.perf_counter()
-    config, facts, metrics = read_record(path)
+    _, facts, metrics = read_record(path)
     net = load_record(path)
-    data = dict(config["data"], data_dir=str(data_dir), cache_dir=str(cache_dir), download=False)
-    data = create_datamodule(data)
-    data.setup("test")
+    data = load_data(path, data_dir, cache_dir)
     precision = precision or facts["precision"]
     autocast = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
     dtype = torch.float64 if precision == "64-true" else torch.float32

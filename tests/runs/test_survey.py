@@ -49,7 +49,11 @@ def test_a_runs_test_error_is_split_between_damaged_and_intact_digits(fake_data,
 
     import pytest
 
+    from stn.errors import UsageError
+    from stn.runs.folder import LAST
+    from stn.runs.record import write_record
     from stn.runs.survey import errors_by_damage
+    from stn.runs.trained import load_task
 
     run = train_into(fake_data, "p", "schedule.lr=0", "experiment=mnist_p")
     split = errors_by_damage(run)
@@ -61,6 +65,11 @@ def test_a_runs_test_error_is_split_between_damaged_and_intact_digits(fake_data,
     capsys.readouterr()
     main(["--runs", str(run)])
     assert f"| {run} | {n_bad}, {bad:.2f} | " in capsys.readouterr().out
+    # Its record splits the same: the same weights, the same regenerated test digits.
+    record = write_record(run, fake_data / "records")
+    assert errors_by_damage(record, fake_data / "data", fake_data / "cache") == split
+    with pytest.raises(UsageError, match=r"best weights only, not checkpoints/last\.ckpt"):
+        load_task(record, LAST)
 
     addition = train_into(
         fake_data, "add", "schedule.lr=0", "test=false", "experiment=mnist_addition"
