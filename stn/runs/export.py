@@ -20,7 +20,7 @@ from pathlib import Path
 from stn.errors import UsageError
 from stn.files import write_atomic
 from stn.runs.arguments import positive
-from stn.runs.folder import BEST, FACTS, LAST
+from stn.runs.folder import BEST, LAST
 
 FORMATS = ("pt2", "onnx")
 OPSET = 18
@@ -29,14 +29,9 @@ OPSET = 18
 def load_network(run: Path, checkpoint: str = BEST):
     """``(net, in_shape)``: ``run``'s network from ``checkpoint``, eager, in eval mode; for a
     record, its recorded weights (``checkpoint`` does not apply)."""
-    if (run / FACTS).is_file():
-        from stn.models.zoo import load_record  # torch: not for --help
+    from stn.runs.trained import is_record, load_task  # Lightning: not for --help
 
-        net = load_record(run)
-        return net, tuple(net.meta["data"]["in_shape"])
-    from stn.runs.trained import load_task  # Lightning: not for --help
-
-    task = load_task(run, checkpoint)
+    task = load_task(run, BEST if is_record(run) else checkpoint)
     return task.net, tuple(task.hparams.in_shape)
 
 

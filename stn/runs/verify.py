@@ -76,8 +76,14 @@ def find(paths: list[Path]) -> list[Path]:
     return found
 
 
-def verify(path: Path, data_dir: Path, cache_dir: Path, precision: str | None = None) -> Verdict:
-    """Evaluate the record in ``path`` on its test set, its data read from ``data_dir``, in
+def verify(
+    path: Path,
+    data_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    precision: str | None = None,
+) -> Verdict:
+    """Evaluate the record in ``path`` on its test set, its data read from ``data_dir`` and
+    generated into ``cache_dir`` (defaults: ``stn.runs.trained.load_data``), in
     ``precision`` (default: the recorded one)."""
     import torch
 
@@ -129,8 +135,6 @@ def verify(path: Path, data_dir: Path, cache_dir: Path, precision: str | None = 
 
 
 def main(argv: list[str] | None = None) -> None:
-    from stn.paths import default_data_dir, project_root
-
     parser = argparse.ArgumentParser(
         prog="stn-verify",
         description="Recompute each record's test error from its weights and the real data.",
@@ -156,13 +160,11 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.tolerance is None:
         args.tolerance = PRECISION_TOLERANCE if args.precision else TOLERANCE
-    data_dir = args.data_dir or default_data_dir()
-    cache_dir = args.cache_dir or project_root() / "data" / "cache"
     failed = 0
     try:
         records = find(args.paths or [records_dir()])
         for path in records:
-            verdict = verify(path, data_dir, cache_dir, args.precision)
+            verdict = verify(path, args.data_dir, args.cache_dir, args.precision)
             print(verdict.line(args.tolerance), flush=True)
             failed += not verdict.ok(args.tolerance)
     except UserError as err:
