@@ -41,8 +41,7 @@ class Cell:
     its own cell), never averaged together."""
 
     values: list[float] = field(default_factory=list)
-    minutes: list[float] = field(default_factory=list)
-    machines: list[str] = field(default_factory=list)  # each minute's machine, in order
+    timings: list[tuple[str, float]] = field(default_factory=list)  # (machine, minutes) per run
     unfinished: int = 0
     failed: int = 0
     duplicates: int = 0
@@ -65,8 +64,7 @@ class Cell:
             error = run.scalars[table.metric]
             self.values.append(100 - error if table.accuracy else error)
             if run.minutes is not None:
-                self.minutes.append(run.minutes)
-                self.machines.append(run.machine)
+                self.timings.append((run.machine, run.minutes))
         elif run.status == CRASHED:
             self.failed += 1
         else:  # still going, or finished without testing (test=false)
@@ -76,7 +74,7 @@ class Cell:
         """Each machine's mean minutes per run: machines that differ many times in speed (a
         shared GPU, a 2-core CPU) are never averaged together, which would time neither."""
         by_machine: dict[str, list[float]] = {}
-        for machine, minutes in zip(self.machines, self.minutes, strict=True):
+        for machine, minutes in self.timings:
             by_machine.setdefault(machine, []).append(minutes)
         return {machine: statistics.fmean(m) for machine, m in by_machine.items()}
 
@@ -191,7 +189,7 @@ def markdown(table: Table, cells: dict[tuple[str, str], Cell], minutes: bool = T
             paper = table.paper.get((row, col))
             for options, sub in cell.configurations:
                 lines.append(f"- {row}, {col}, `{options}`: {_cell_text(sub, paper)}")
-    if minutes and any(cell.minutes for cell in cells.values()):
+    if minutes and any(cell.timings for cell in cells.values()):
         lines += [
             "",
             "Minutes per run (training time, pauses left out; mean over seeds, each machine's "
