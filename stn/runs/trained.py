@@ -65,9 +65,14 @@ def _record_task(record: Path, checkpoint: str) -> Classification:
         raise UsageError(f"{record} is a record: it keeps the best weights only, not {checkpoint}")
     config, facts, _ = read_record(record)
     shape = facts["network"]
-    task = Classification(
-        config["model"], config["stn"], config["schedule"], shape["in_shape"], shape["num_classes"]
-    )
+    with torch.device("meta"):  # its network is replaced by the record's: built for free
+        task = Classification(
+            config["model"],
+            config["stn"],
+            config["schedule"],
+            shape["in_shape"],
+            shape["num_classes"],
+        )
     task.net = load_record(record)
     return task.eval()
 
