@@ -89,7 +89,7 @@ def verify(
 
     from stn import hardware
     from stn.models.zoo import load_record, read_record
-    from stn.runs.trained import load_data
+    from stn.runs.trained import batches, load_data
     from stn.tasks.classification import Classification
 
     start = time.perf_counter()
@@ -105,8 +105,7 @@ def verify(
         net = net.to(memory_format=torch.channels_last)
     wrong = images = 0
     with torch.inference_mode():
-        for i, batch in enumerate(data.test_dataloader()):
-            x, y, _ = data.on_after_batch_transfer(batch, i)
+        for x, y, _ in batches(data, "test"):
             x = x.to(dtype)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
