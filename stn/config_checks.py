@@ -15,8 +15,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from stn.data.options import DataOptions, MnistOptions
 from stn.errors import UsageError
-from stn.models.options import model_options
+from stn.models.options import check_cnn_input, model_options
 from stn.runs.folder import flatten
 
 # key: (integer only, the smallest value allowed; None: any). A key a family lacks is skipped.
@@ -113,8 +114,12 @@ def check_cache_folder(cfg: DictConfig) -> None:
         )
 
 
-def check_options(cfg: DictConfig) -> None:
+def check_options(cfg: DictConfig, data: DataOptions) -> None:
     """Raise ``UsageError`` for an option the network does not have, or of the wrong type
-    or value (``stn.models.options``), naming the key and the family."""
+    or value (``stn.models.options``), naming the key and the family; and for an MNIST CNN
+    whose convolutions leave no map of the ``data``'s images."""
     config = OmegaConf.to_container(cfg, resolve=True)
-    model_options(config["model"], config["stn"])
+    name, model, stn = model_options(config["model"], config["stn"])
+    if name == "cnn" and isinstance(data, MnistOptions):
+        size = stn.classifier_size(data.image_shape[1:])
+        check_cnn_input(model.kernel_sizes, model.padding, size)

@@ -84,7 +84,7 @@ def train(cfg: DictConfig) -> float:
     hardware.HardwareOptions(cfg.trainer.get("precision", "auto"), cfg.channels_last, cfg.threads)
     schedule_options(OmegaConf.to_container(cfg.schedule, resolve=True))
     data = check_data(OmegaConf.to_container(cfg.data, resolve=True))
-    check_options(cfg)
+    check_options(cfg, data)
     first = all(os.environ.get(rank, "0") == "0" for rank in RANKS)
     if first:  # the others start once it has them (Lightning's prepare_data, then a barrier)
         data.check_files()

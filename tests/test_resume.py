@@ -209,3 +209,22 @@ def test_one_writer_per_run_folder_and_a_dead_writers_lock_is_taken_over(fake_da
     train_into(fake_data, "run", "resume=false")
     assert f"taking over {lock}, left by process {first.pid}, which is gone" in caplog.messages
     assert (out / "metrics.json").exists() and not lock.exists()
+
+
+@pytest.mark.parametrize("model", ["cnn", "fcn"])
+def test_a_checkpoint_from_before_an_option_existed_has_the_value_it_was_trained_with(model):
+    """``model.padding`` and ``stn.downsample`` came after runs were checkpointed: an old
+    checkpoint's hyperparameters read as today's defaults, so it resumes and evaluates
+    (``stn.train.check_checkpoint`` compares them whole). The FCN gets no padding."""
+    from omegaconf import OmegaConf
+
+    from stn.tasks.checkpoints import upgrade
+
+    cfg = OmegaConf.to_container(compose(["experiment=mnist_rts", f"model={model}"]), resolve=True)
+    today = {"model": cfg["model"], "stn": cfg["stn"]}
+    old = {
+        "model": {k: v for k, v in cfg["model"].items() if k != "padding"},
+        "stn": {k: v for k, v in cfg["stn"].items() if k != "downsample"},
+    }
+    assert old != today and ("padding" in cfg["model"]) == (model == "cnn")
+    assert upgrade({"hyper_parameters": old})["hyper_parameters"] == today

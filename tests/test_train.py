@@ -644,6 +644,21 @@ def test_parallel_sts_of_no_transform_are_refused(fake_data):
     assert not (fake_data / "out").exists()
 
 
+def test_unpadded_convs_too_large_for_the_sts_output_are_refused_without_a_folder(fake_data):
+    """RTS's ST-CNN samples 21×21: with ``model.padding=valid`` its 7×7 conv gets a 6×6 map.
+    Said in one paragraph, exit code 1, and the run folder is not left behind."""
+    out = fake_data / "run"
+    overrides = ("experiment=mnist_rts", "model=cnn", "stn=affine", "model.padding=valid")
+    returncode, _, stderr = single_run(fake_data, out, *overrides)
+    assert returncode == 1
+    assert stderr == (
+        "error: model.padding='valid': conv 2 (7×7) of the CNN gets a 6×6 map from its 21×21 "
+        "input, too small to convolve and pool: give model.padding=same, or smaller "
+        "model.kernel_sizes\n"
+    )
+    assert not out.exists()
+
+
 def test_the_schedule_offers_the_optimisers_the_task_builds():
     from stn.tasks import classification, schedule
 

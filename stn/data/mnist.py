@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 from typing import Any
@@ -17,7 +16,7 @@ from stn.data.cache import cached
 from stn.data.datamodule import SplitDataModule
 from stn.data.distortions import DISTORTIONS
 from stn.data.mnist_files import digits_checksum, load_mnist
-from stn.data.options import DIGIT, MnistOptions
+from stn.data.options import MnistOptions
 
 log = logging.getLogger(__name__)
 CHUNK = 4096  # digits distorted at a time: bounds the float32 working memory
@@ -89,9 +88,7 @@ class DistortedMNIST(SplitDataModule):
         self.train_distortions = self.options.train_distortions
         self.download = self.options.download
         self.num_classes = 10 if self.digits_per_sample == 1 else 19
-        canvas = inspect.signature(DISTORTIONS[self.name]).parameters.get("canvas")
-        size = self.params.get("canvas", canvas.default) if canvas else DIGIT
-        self.image_shape = (self.digits_per_sample, size, size)
+        self.image_shape = self.options.image_shape
         self.thetas: dict[str, Tensor] = {}  # set up: each val/test sample's (first) digit's θ
 
     def setup(self, stage: str | None = None) -> None:

@@ -36,6 +36,7 @@ def _at_least(key: str, value: int | None, least: int, none: str = "") -> None:
 
 
 DIGIT = 28  # MNIST's side, pixels
+CANVAS = {"rts": 42, "tc": 60}  # stn.data.distortions' default canvases (a test keeps them equal)
 # Each distortion's parameters: the keyword arguments of its function in stn.data.distortions.
 DISTORTION_PARAMETERS = {
     "r": ("angle",),
@@ -149,6 +150,13 @@ class MnistOptions(DataOptions):
             raise UsageError(
                 f"data.digits_per_sample={self.digits_per_sample!r} must be 1 or 2 (addition)"
             )
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of a sample: a digit per channel, on the distortion's canvas."""
+        name = self.distortion.get("name")
+        side = self.distortion.get("canvas", CANVAS.get(name, DIGIT))
+        return (self.digits_per_sample, side, side)
 
     def check_files(self) -> None:
         from stn.data.mnist_files import load_mnist

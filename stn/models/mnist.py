@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from stn.models.options import CNN, FCN, MnistST, localisation_options
+from stn.models.options import CNN, FCN, MnistST, check_cnn_input, localisation_options
 from stn.nn.localisation import Localisation, conv_localisation, fc_localisation, hidden_layers
 from stn.nn.shape import output_shape
 from stn.nn.spatial_transformer import ParallelSpatialTransformer
@@ -39,16 +39,22 @@ def fcn(in_shape: Sequence[int], num_classes: int, hidden: Sequence[int]) -> nn.
 
 
 def cnn(
-    in_shape: Sequence[int], num_classes: int, channels: Sequence[int], kernel_sizes: Sequence[int]
+    in_shape: Sequence[int],
+    num_classes: int,
+    channels: Sequence[int],
+    kernel_sizes: Sequence[int],
+    padding: str = "same",
 ) -> nn.Sequential:
     """``(B, C, H, W)`` → logits: ``conv → ReLU → max-pool 2`` per layer, then FC.
 
-    Convolutions are zero-padded to keep their input size, so the same network takes the
-    21 × 21 output of a downsampling ST as well as 60 × 60 cluttered digits."""
+    ``padding="same"`` zero-pads each conv to keep its input's size, so the same network
+    takes the 21 × 21 output of a downsampling ST as well as 60 × 60 cluttered digits;
+    ``"valid"`` does not pad, and an input too small for its kernels is refused."""
+    check_cnn_input(kernel_sizes, padding, tuple(in_shape[1:]))
     layers: list[nn.Module] = []
     width = in_shape[0]
     for c, k in zip(channels, kernel_sizes, strict=True):
-        layers += [nn.Conv2d(width, c, k, padding=k // 2), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        layers += [nn.Conv2d(width, c, k, padding=padding), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
         width = c
     features = nn.Sequential(*layers, nn.Flatten())
     (n_features,) = output_shape(features, in_shape)
@@ -94,7 +100,7 @@ def transformed(
     its ``widths`` scaled to the parameter budget ``options.params``."""
     transformers, pool, shape = [], 1, in_shape
     if stn.transform != "none":
-        size = (in_shape[1] // stn.pool, in_shape[2] // stn.pool)
+        size = stn.classifier_size(in_shape[1:])
         out_size = size if stn.downsample == "sample" else None
 
         def make(n: int) -> ParallelSpatialTransformer:
@@ -124,7 +130,9 @@ def build_cnn(
     *, options: CNN, stn: MnistST, in_shape: tuple[int, ...], num_classes: int
 ) -> TransformedClassifier:
     """CNN, or ST-CNN with the STs of ``stn``, for ``(C, H, W)`` inputs."""
-    classifier = lambda shape, w: cnn(shape, num_classes, w, options.kernel_sizes)  # noqa: E731
+    classifier = lambda shape, w: cnn(  # noqa: E731
+        shape, num_classes, w, options.kernel_sizes, options.padding
+    )
     return transformed(options, stn, in_shape, classifier, options.channels)
 
 

@@ -22,6 +22,7 @@ BACKBONES = ("googlenet", "inception_v3")  # torchvision's Inceptions with batch
 SVHN_CHANNELS = (48, 64, 128, 160, 192, 192, 192, 192)  # Goodfellow et al.'s 8 conv layers
 PLACEMENTS = {"single": (0,), "multi": (0, 1, 2, 3)}  # SVHN: conv layers an ST sits before
 DOWNSAMPLE = ("pool", "sample")  # MNIST: how an ST's output is made stn.pool times smaller
+PADDING = ("same", "valid")  # MNIST CNN: torch's names for zero-padded and unpadded convs
 
 
 def check_transform(transform: str) -> None:
@@ -43,6 +44,13 @@ class MnistST:
     pool: int = 1
     shared: bool = True
     downsample: str = "pool"
+
+    def classifier_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The ``(H, W)`` the classifier gets of an ``(H, W)`` input: the STs' output, ``pool``
+        times smaller; without STs, the input."""
+        if self.transform == "none":
+            return size
+        return (size[0] // self.pool, size[1] // self.pool)
 
     def __post_init__(self) -> None:
         check_transform(self.transform)
@@ -108,11 +116,13 @@ class FCN:
 
 @dataclass(frozen=True)
 class CNN:
-    """``model`` options of CNN / ST-CNN: conv ``channels`` and ``kernel_sizes``, then as
-    ``FCN``."""
+    """``model`` options of CNN / ST-CNN: conv ``channels`` and ``kernel_sizes``, their
+    ``padding`` (``same``: zero-padded to keep their input's size; ``valid``: unpadded, each
+    k×k conv shrinks its map by k − 1), then as ``FCN``."""
 
     channels: list[int]
     kernel_sizes: list[int]
+    padding: str = "same"
     params: int | None = None
     localisation: dict = field(default_factory=lambda: {"kind": "conv"})
 
@@ -122,7 +132,25 @@ class CNN:
                 f"model.channels={list(self.channels)} and model.kernel_sizes="
                 f"{list(self.kernel_sizes)} must be as long: one kernel size per conv layer"
             )
+        if self.padding not in PADDING:
+            raise UsageError(f"unknown model.padding={self.padding!r}; valid: {', '.join(PADDING)}")
         localisation_options(self.localisation)
+
+
+def check_cnn_input(kernel_sizes: list[int], padding: str, size: tuple[int, ...]) -> None:
+    """Raise ``UsageError`` unless each ``conv → max-pool 2`` of the MNIST CNN, padded as
+    ``padding`` says, leaves a map of at least 1×1 of its ``(H, W)`` input ``size``."""
+    side = list(size)
+    for i, k in enumerate(kernel_sizes):
+        conv = [s - (k - 1) if padding == "valid" else s for s in side]
+        if min(conv) // 2 < 1:
+            raise UsageError(
+                f"model.padding={padding!r}: conv {i + 1} ({k}×{k}) of the CNN gets a "
+                f"{'×'.join(map(str, side))} map from its {'×'.join(map(str, size))} input, "
+                f"too small to convolve and pool: give model.padding=same, or smaller "
+                f"model.kernel_sizes"
+            )
+        side = [s // 2 for s in conv]
 
 
 @dataclass(frozen=True)

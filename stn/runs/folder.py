@@ -87,6 +87,7 @@ ADDED = {
     "data.distortion.folds": "keep",
     "data.distortion.shift": None,
     "stn.downsample": "pool",
+    "model.padding": "same",
 }
 
 

@@ -3,6 +3,8 @@
 - ``stn`` options a network never read (SVHN's ``n``, ``pool`` and ``shared``, CUB's
   ``pool`` and ``shared``, recorded by the configs of the time) are dropped: they had no
   effect on the weights.
+- ``model`` and ``stn`` options added since (``stn.runs.folder.ADDED``) get the value every
+  network had before them.
 - MNIST networks from before one localisation net per ST held one ``transformer``; today's
   hold a list, ``transformers``.
 """
@@ -13,6 +15,7 @@ import dataclasses
 from typing import Any
 
 from stn.models.options import OPTIONS
+from stn.runs.folder import ADDED
 
 # (networks, old prefix, new prefix) of renamed parameters
 RENAMED = [(("fcn", "cnn"), "net.transformer.", "net.transformers.0.")]
@@ -25,6 +28,12 @@ def upgrade(checkpoint: dict[str, Any]) -> dict[str, Any]:
     if name in OPTIONS and "stn" in hparams:
         read = {f.name for f in dataclasses.fields(OPTIONS[name][1])}
         hparams["stn"] = {k: v for k, v in hparams["stn"].items() if k in read}
+        for section, options in zip(("model", "stn"), OPTIONS[name], strict=True):
+            fields = {f.name for f in dataclasses.fields(options)}
+            for key, value in ADDED.items():
+                prefix, _, option = key.partition(".")
+                if prefix == section and option in fields:
+                    hparams[section].setdefault(option, value)
     state = checkpoint.get("state_dict", {})
     for networks, old, new in RENAMED:
         for key in [k for k in state if name in networks and k.startswith(old)]:

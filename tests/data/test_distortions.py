@@ -306,3 +306,20 @@ def test_the_checked_parameters_are_the_distortions_own():
     for name, fn in DISTORTIONS.items():
         own = [p for p in inspect.signature(fn).parameters if p not in ("digits", "gen")]
         assert list(DISTORTION_PARAMETERS[name]) == [p for p in own if p != "clutter_from"]
+
+
+def test_the_checked_canvases_are_the_distortions_own():
+    """``MnistOptions.image_shape`` (read before torch is imported) falls back on the
+    canvas the distorting function defaults to, and a distortion without one keeps 28 px."""
+    import inspect
+
+    from stn.data.options import CANVAS, DIGIT
+
+    canvases = {
+        name: p.default
+        for name, fn in DISTORTIONS.items()
+        for p in inspect.signature(fn).parameters.values()
+        if p.name == "canvas"
+    }
+    assert canvases == CANVAS
+    assert DIGIT == 28

@@ -141,3 +141,52 @@ def test_downsampling_by_a_smaller_grid_is_pooling_at_the_identity_and_not_beyon
 def test_an_unknown_downsampling_is_named():
     with pytest.raises(ValueError, match=r"unknown stn\.downsample='nearest'; valid: pool, sample"):
         _model(["experiment=mnist_rts", "stn=affine", "stn.downsample=nearest"])
+
+
+@pytest.mark.parametrize("experiment", ["mnist_r", "mnist_rts"])
+def test_same_padding_is_the_symmetric_zero_padding_records_were_trained_with(experiment):
+    """``model.padding=same`` pads each k×k conv by k // 2 on every side, as every CNN
+    recorded before the option existed did: the same weights give the same logits."""
+    net, _, shape = _model([f"experiment={experiment}", "model=cnn", "stn=none"])
+    convs = [m for m in net.classifier if isinstance(m, torch.nn.Conv2d)]
+    for conv in convs:
+        y = torch.rand(2, conv.in_channels, *shape[1:])
+        padded = torch.nn.functional.conv2d(
+            y, conv.weight, conv.bias, padding=conv.kernel_size[0] // 2
+        )
+        torch.testing.assert_close(conv(y), padded, atol=0, rtol=0)
+    x = torch.rand(2, *shape)
+    assert net(x).shape == (2, 10)
+
+
+@pytest.mark.parametrize(
+    ("experiment", "side", "features"),
+    [("mnist_r", 28, 2 * 2), ("mnist_rts", 42, 5 * 5)],  # 28-8=20, 10, 10-6=4, 2; 42: 34, 17, 11, 5
+)
+def test_valid_padding_shrinks_each_map_by_its_kernel_and_still_fits_the_budget(
+    experiment, side, features
+):
+    net, cfg, shape = _model(
+        [f"experiment={experiment}", "model=cnn", "stn=none", "model.padding=valid"]
+    )
+    assert shape == (1, side, side)
+    convs = [m for m in net.classifier if isinstance(m, torch.nn.Conv2d)]
+    assert [c.padding for c in convs] == ["valid", "valid"]
+    (fc,) = [m for m in net.classifier if isinstance(m, torch.nn.Linear)]
+    assert fc.in_features == convs[-1].out_channels * features
+    assert abs(_params(net) - cfg["model"]["params"]) < 0.02 * cfg["model"]["params"]
+
+
+def test_valid_padding_refuses_an_input_too_small_for_the_kernels():
+    """RTS's ST-CNN: the ST's 21×21 output, 9×9 conv → 13, pool → 6: no room for the 7×7."""
+    with pytest.raises(
+        ValueError,
+        match=r"model\.padding='valid': conv 2 \(7×7\) of the CNN gets a 6×6 map from its "
+        r"21×21 input, too small to convolve and pool: give model\.padding=same",
+    ):
+        _model(["experiment=mnist_rts", "model=cnn", "stn=affine", "model.padding=valid"])
+
+
+def test_an_unknown_padding_is_named():
+    with pytest.raises(ValueError, match=r"unknown model\.padding='full'; valid: same, valid"):
+        _model(["experiment=mnist_r", "model=cnn", "model.padding=full"])
