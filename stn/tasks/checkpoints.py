@@ -26,14 +26,15 @@ def upgrade(checkpoint: dict[str, Any]) -> dict[str, Any]:
     hparams = checkpoint.get("hyper_parameters", {})
     name = hparams.get("model", {}).get("name")
     if name in OPTIONS and "stn" in hparams:
-        read = {f.name for f in dataclasses.fields(OPTIONS[name][1])}
-        hparams["stn"] = {k: v for k, v in hparams["stn"].items() if k in read}
-        for section, options in zip(("model", "stn"), OPTIONS[name], strict=True):
-            fields = {f.name for f in dataclasses.fields(options)}
-            for key, value in ADDED.items():
-                prefix, _, option = key.partition(".")
-                if prefix == section and option in fields:
-                    hparams[section].setdefault(option, value)
+        read = {
+            section: {f.name for f in dataclasses.fields(options)}
+            for section, options in zip(("model", "stn"), OPTIONS[name], strict=True)
+        }
+        hparams["stn"] = {k: v for k, v in hparams["stn"].items() if k in read["stn"]}
+        for key, value in ADDED.items():
+            section, _, option = key.partition(".")
+            if option in read.get(section, ()):
+                hparams[section].setdefault(option, value)
     state = checkpoint.get("state_dict", {})
     for networks, old, new in RENAMED:
         for key in [k for k in state if name in networks and k.startswith(old)]:

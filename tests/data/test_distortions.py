@@ -313,7 +313,10 @@ def test_the_checked_canvases_are_the_distortions_own():
     canvas the distorting function defaults to, and a distortion without one keeps 28 px."""
     import inspect
 
-    from stn.data.options import CANVAS, DIGIT
+    from helpers import compose
+    from omegaconf import OmegaConf
+
+    from stn.data.options import CANVAS, DIGIT, check_data
 
     canvases = {
         name: p.default
@@ -322,4 +325,13 @@ def test_the_checked_canvases_are_the_distortions_own():
         if p.name == "canvas"
     }
     assert canvases == CANVAS
-    assert DIGIT == 28
+    shapes = {}
+    for experiment in ("mnist_r", "mnist_rts", "mnist_tc"):
+        data = OmegaConf.to_container(compose([f"experiment={experiment}"]).data, resolve=True)
+        data["distortion"].pop("canvas", None)  # the function's default, as configs may leave it
+        shapes[experiment] = check_data(data).image_shape
+    assert shapes == {
+        "mnist_r": (1, DIGIT, DIGIT),
+        "mnist_rts": (1, 42, 42),
+        "mnist_tc": (1, 60, 60),
+    }
