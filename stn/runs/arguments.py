@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from stn.errors import UsageError, UserError
+from stn.runs.folder import FACTS
 
 
 def count(minimum: int):
@@ -63,3 +64,11 @@ def output_file(path: Path) -> Path:
     except OSError as err:
         raise UsageError(f"--out {path}: cannot make its folder ({err.strerror})") from err
     return path
+
+
+def beside(run: Path, name: str) -> Path:
+    """``run / name``, where a tool writes when no ``--out`` is given; refused for a record,
+    whose folder is the repository's evidence."""
+    if (run / FACTS).is_file():
+        raise UsageError(f"{run} is a record, kept in the repository: give --out")
+    return run / name

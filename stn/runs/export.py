@@ -1,7 +1,8 @@
 """A trained network for deployment: ``python -m stn.runs.export RUN_OR_RECORD [--out DIR]``.
 
-Writes the run's best network, or a record's (``experiments/records/...``), in eval mode,
-fp32, with a dynamic batch size, as ``model.pt2`` (``torch.export``; load with
+Writes the run's best network, or a record's (``experiments/records/...``; only into
+``--out``, since a record's folder is the repository's evidence), in eval mode, fp32, with a
+dynamic batch size, as ``model.pt2`` (``torch.export``; load with
 ``torch.export.load(path).module()``) and ``model.onnx`` (opset 18: ``grid_sample`` needs
 at least 16), and checks each against eager PyTorch on random inputs of another batch size:
 the largest difference must stay within ``--atol`` (ONNX run with onnxruntime). Only the
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from stn.errors import UsageError
 from stn.files import write_atomic
-from stn.runs.arguments import positive
+from stn.runs.arguments import beside, positive, user_errors
 from stn.runs.folder import BEST, LAST
 
 FORMATS = ("pt2", "onnx")
@@ -28,10 +29,10 @@ OPSET = 18
 
 def load_network(run: Path, checkpoint: str = BEST):
     """``(net, in_shape)``: ``run``'s network from ``checkpoint``, eager, in eval mode; for a
-    record, its recorded weights (``checkpoint`` does not apply)."""
-    from stn.runs.trained import is_record, load_task  # Lightning: not for --help
+    record, its recorded weights (the best; it keeps no other)."""
+    from stn.runs.trained import load_task  # Lightning: not for --help
 
-    task = load_task(run, BEST if is_record(run) else checkpoint)
+    task = load_task(run, checkpoint)
     return task.net, tuple(task.hparams.in_shape)
 
 
@@ -111,20 +112,19 @@ def main(argv: list[str] | None = None) -> None:
     except UsageError as err:
         parser.error(f"--formats: {err}")
     checkpoint = BEST if args.checkpoint == "best" else LAST
-    try:
-        net, in_shape = load_network(args.run, checkpoint)
-        if "onnx" in formats:
-            import onnxruntime  # noqa: F401  (checked before any work)
-    except FileNotFoundError as err:
-        sys.exit(f"stn-export: {err}")
-    except ImportError as err:
-        sys.exit(f"stn-export: {err.name} is missing: pip install -e '.[export]'")
-    out = args.out or args.run / "export"
-    for fmt, (path, error) in export(net, in_shape, out, formats, args.atol).items():
-        print(
-            f"{path}: {fmt}, inputs (B, {', '.join(map(str, in_shape))}), "
-            f"max |Δ| vs eager {error:.1e}"
-        )
+    with user_errors("stn-export"):
+        out = args.out or beside(args.run, "export")  # before any work
+        try:
+            net, in_shape = load_network(args.run, checkpoint)
+            if "onnx" in formats:
+                import onnxruntime  # noqa: F401  (checked before any work)
+        except ImportError as err:
+            sys.exit(f"stn-export: {err.name} is missing: pip install -e '.[export]'")
+        for fmt, (path, error) in export(net, in_shape, out, formats, args.atol).items():
+            print(
+                f"{path}: {fmt}, inputs (B, {', '.join(map(str, in_shape))}), "
+                f"max |Δ| vs eager {error:.1e}"
+            )
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@ drawn on them, above the STs' outputs.
 
     python -m stn.runs.figure RUN [--out PNG] [--n 8] [--scale 3] [--where KEY=VALUE ...]
 
-``RUN`` is a run folder (``outputs/...`` or ``multirun/...``); its best checkpoint is drawn
-on the first ``n`` images of its test set. The PNG stacks one panel per ST. ``RUN`` may
+``RUN`` is a run folder (``outputs/...`` or ``multirun/...``), or a record (then ``--out``
+is needed: a record's folder is the repository's evidence); its best weights are drawn on
+the first ``n`` images of its test set. The PNG stacks one panel per ST. ``RUN`` may
 instead hold several runs: the finished one with STs, matching every ``--where`` (config
 keys such as ``model.name=cnn``), with the lowest validation error is drawn (chosen on the
 validation split, never the test set).
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stn.errors import MissingData
-from stn.runs.arguments import count, output_file, user_errors
+from stn.runs.arguments import beside, count, output_file, user_errors
 from stn.runs.folder import CONFIG
 from stn.runs.run import DONE, find_runs
 
@@ -59,7 +60,9 @@ def best_run(root: Path, where: dict[str, str]) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a finished run folder")
-    parser.add_argument("--out", type=Path, help="the PNG (default: RUN/figure.png)")
+    parser.add_argument(
+        "--out", type=Path, help="the PNG (default: RUN/figure.png; a record needs it)"
+    )
     parser.add_argument("--n", type=count(1), default=8, help="test images drawn")
     parser.add_argument("--scale", type=count(1), default=3, help="pixels per image pixel")
     parser.add_argument("--where", nargs="*", default=[], help="KEY=VALUE: choose among runs")
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         if not (run / CONFIG).exists():
             run = best_run(run, dict(item.split("=", 1) for item in args.where))
             print(f"drawing {run}")
-        out = args.out or run / "figure.png"
+        out = args.out or beside(run, "figure.png")
         image = render(run, args.n)[None]
         import torch.nn.functional as F
         import torchvision.utils as vutils

@@ -73,3 +73,30 @@ def test_a_record_exports_and_a_bad_tolerance_is_refused(tmp_path, capsys):
             main([str(record), "--atol", atol])
         assert exit_.value.code == 2
         assert f"--atol: {atol!r} is not a positive number" in capsys.readouterr().err
+
+
+def test_a_record_is_exported_only_elsewhere_and_only_its_best_weights(tmp_path, capsys):
+    """A record's folder is the repository's evidence: exporting one needs ``--out``, and
+    ``--checkpoint last`` is refused (a record keeps its best weights only), each before
+    anything is written."""
+    from helpers import ROOT
+
+    from stn.runs.export import main
+    from stn.runs.folder import LAST
+
+    record = ROOT / "experiments" / "records" / "default" / "mnist_rts" / "st-cnn-aff"
+    if not record.is_dir():
+        pytest.skip("the default run's record is not in this checkout")
+    files = sorted(record.rglob("*"))
+    with pytest.raises(SystemExit) as exit_:
+        main([str(record)])
+    assert (
+        exit_.value.code == f"stn-export: {record} is a record, kept in the repository: give --out"
+    )
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        main([str(record), "--checkpoint", "last", "--out", str(out)])
+    assert exit_.value.code == (
+        f"stn-export: {record} is a record: it keeps the best weights only, not {LAST}"
+    )
+    assert sorted(record.rglob("*")) == files and not out.exists()

@@ -33,6 +33,22 @@ def test_runs_without_transformers_or_checkpoints_are_refused(fake_data):
         render(train_into(fake_data, "cnn", "schedule.lr=0", "test=false", "stn=none"))
 
 
+def test_a_record_is_drawn_only_elsewhere(tmp_path):
+    """A record's folder is the repository's evidence: without ``--out`` nothing is drawn
+    into it, and the refusal comes before any data is read."""
+    from stn.runs.folder import FACTS
+
+    (tmp_path / FACTS).write_text("{}")
+    (tmp_path / "config.yaml").write_text("{}")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path)])
+    assert (
+        exit_.value.code
+        == f"stn-figure: {tmp_path} is a record, kept in the repository: give --out"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", FACTS]
+
+
 def test_the_best_run_is_chosen_on_validation_error(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
