@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from stn.errors import MissingData, UsageError
 from stn.files import read_yaml
 from stn.paths import project_root
-from stn.runs.folder import CONFIG, FACTS, METRICS, WEIGHTS
+from stn.runs.folder import CONFIG, FACTS, METRICS, WEIGHTS, is_record
 
 if TYPE_CHECKING:
     from torch import nn
@@ -54,7 +54,7 @@ def pretrained(name: str, records: Path | None = None) -> nn.Module:
     scored."""
     records = records or records_dir()
     path = records / name
-    if not (path / FACTS).is_file():
+    if not is_record(path):
         known = pretrained_names(records)
         near = [n for n in known if name.split("/")[-1] in n][:5] or known[:5]
         raise UsageError(

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from stn.errors import UsageError, UserError
-from stn.runs.folder import FACTS
+from stn.runs.folder import is_record
 
 
 def count(minimum: int):
@@ -69,6 +69,6 @@ def output_file(path: Path) -> Path:
 def beside(run: Path, name: str) -> Path:
     """``run / name``, where a tool writes when no ``--out`` is given; refused for a record,
     whose folder is the repository's evidence."""
-    if (run / FACTS).is_file():
+    if is_record(run):
         raise UsageError(f"{run} is a record, kept in the repository: give --out")
     return run / name

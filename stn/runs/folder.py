@@ -29,6 +29,11 @@ FACTS = "record.json"
 WEIGHTS = "weights.safetensors"
 
 
+def is_record(path: Path) -> bool:
+    """Whether ``path`` is a record (``stn.runs.record``) rather than a run folder."""
+    return (path / FACTS).is_file()
+
+
 def flatten(tree: dict, prefix: str = "") -> dict:
     """``{"a": {"b": 1}}`` → ``{"a.b": 1}``."""
     flat = {}

@@ -21,7 +21,7 @@ from stn.data.registry import create_datamodule
 from stn.errors import MissingData, UsageError
 from stn.files import read_yaml
 from stn.paths import default_data_dir, project_root
-from stn.runs.folder import BEST, CONFIG, FACTS
+from stn.runs.folder import BEST, CONFIG, is_record
 from stn.tasks.checkpoints import upgrade
 from stn.tasks.classification import Classification
 
@@ -32,10 +32,6 @@ def _require(run: Path, *names: str) -> None:
     for name in names:
         if not (run / name).exists():
             raise MissingData(f"{run / name} is missing: is {run} a finished run folder?")
-
-
-def is_record(path: Path) -> bool:
-    return (path / FACTS).is_file()
 
 
 def load_task(run: Path, checkpoint: str = BEST) -> Classification:
