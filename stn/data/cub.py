@@ -136,7 +136,7 @@ class CUB200(SplitDataModule):
         # Every image of every split, checked now: not mid-epoch in a loader, nor after training.
         check_images([meta.paths[i] for i in torch.cat([train_rows, test_rows]).tolist()])
         labels = meta.labels[train_rows]
-        self.check_val_size(len(labels), f"the training images of {self.root}")
+        self.options.check_val_size(len(labels), f"training images in {self.root}")
         train, val = stratified_split(labels, self.val_size, self.seed)
         self.sets = {
             "train": CUBImages(meta, train_rows[train], self.size, flip=True),

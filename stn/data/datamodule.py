@@ -29,7 +29,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from stn.data.batches import Batch, batch_loader
 from stn.data.options import OPTIONS, DataOptions
-from stn.errors import UsageError
 from stn.hardware import usable_cores
 from stn.options import typed
 
@@ -64,13 +63,6 @@ class SplitDataModule(pl.LightningDataModule):
     def dataset(self) -> str:
         """The dataset's name in the registry (``data.name``)."""
         return next((n for n, c in OPTIONS.items() if c is self.Options), type(self).__name__)
-
-    def check_val_size(self, n: int, source: str) -> None:
-        """Raise unless ``val_size`` leaves training samples among the ``n`` of ``source``."""
-        if not 0 < self.val_size < n:
-            raise UsageError(
-                f"data.val_size={self.val_size} must lie in (0, {n}): {source} hold {n}"
-            )
 
     @property
     def epoch(self) -> int:

@@ -99,7 +99,7 @@ class DistortedMNIST(SplitDataModule):
         if self.subset:
             train_digits, train_labels = train_digits[: self.subset], train_labels[: self.subset]
             test_digits, test_labels = test_digits[: self.subset], test_labels[: self.subset]
-        self.check_val_size(len(train_digits), "the MNIST training digits")
+        self.options.check_val_size(len(train_digits), "MNIST training digits")
         order = torch.randperm(
             len(train_digits), generator=torch.Generator().manual_seed(self.seed)
         )

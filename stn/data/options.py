@@ -11,7 +11,9 @@ read by its class name, as data (nothing in a run folder names code to run), and
 
 ``check_files()`` of the checked options then finds the dataset's files (MNIST: downloads
 them where allowed, and reads them whole), still without Lightning: a missing, swapped or
-corrupt file is said in seconds, before a run's folder is written.
+corrupt file, or a ``val_size`` that leaves no training samples, is said in seconds, before
+a run's folder is written (SVHN's crops are counted only once cut: its ``val_size`` is
+checked as it is set up).
 """
 
 from __future__ import annotations
@@ -128,6 +130,17 @@ class DataOptions:
         unless the dataset's files are under ``data_dir``."""
         raise NotImplementedError
 
+    def check_val_size(self, n: int, source: str) -> None:
+        """Raise unless ``val_size`` leaves training samples among the ``n`` ``source``
+        that ``subset`` keeps."""
+        if self.val_size < n:
+            return
+        kept = f" with data.subset={self.subset}" if self.subset else ""
+        raise UsageError(
+            f"data.val_size={self.val_size} must lie in (0, {n}): there are {n} {source}"
+            f"{kept}; give a smaller data.val_size"
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class MnistOptions(DataOptions):
@@ -161,8 +174,9 @@ class MnistOptions(DataOptions):
     def check_files(self) -> None:
         from stn.data.mnist_files import load_mnist
 
-        for train in (True, False):
-            load_mnist(self.data_dir, train, self.download)
+        digits, _ = load_mnist(self.data_dir, True, self.download)
+        load_mnist(self.data_dir, False, self.download)
+        self.check_val_size(len(digits[: self.subset]), "MNIST training digits")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,7 +216,9 @@ class CubOptions(DataOptions):
     def check_files(self) -> None:
         from stn.data.cub_metadata import read_cub_metadata
 
-        read_cub_metadata(Path(self.data_dir) / "CUB_200_2011")
+        root = Path(self.data_dir) / "CUB_200_2011"
+        meta = read_cub_metadata(root)
+        self.check_val_size(len(meta.train.nonzero()[: self.subset]), f"training images in {root}")
 
 
 OPTIONS: dict[str, type[DataOptions]] = {

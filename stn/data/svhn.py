@@ -56,7 +56,7 @@ class MultiDigitSVHN(SplitDataModule):
         images = torch.cat([p["images"] for p in parts])
         labels = torch.cat([p["labels"] for p in parts])
         del parts  # free the per-split copies: train and val share the concatenation
-        self.check_val_size(len(labels), f"the crops of {'+'.join(self.train_splits)}")
+        self.options.check_val_size(len(labels), f"crops cut from {'+'.join(self.train_splits)}")
         order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.seed))
         val, train = order[: self.val_size], order[self.val_size :]
         self.sets["train"] = Batches(images, labels, rows=train)

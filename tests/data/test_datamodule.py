@@ -77,6 +77,43 @@ def test_a_wrong_option_names_the_key_and_the_dataset(name, option, message, tmp
         create_datamodule(_config(name, tmp_path, **option))
 
 
+@pytest.mark.parametrize(
+    ("name", "options", "said"),
+    [
+        ("mnist", {"val_size": 400}, "(0, 400): there are 400 MNIST training digits"),
+        (
+            "mnist",
+            {"val_size": 300, "subset": 300},
+            "(0, 300): there are 300 MNIST training digits with data.subset=300",
+        ),
+        ("cub", {"val_size": 10**6}, "training images in {root}/CUB_200_2011"),
+    ],
+)
+def test_a_val_size_that_leaves_no_training_samples_is_said_with_the_files(
+    name, options, said, fake_data, request
+):
+    """``check_files`` (``stn.train`` calls it before a run's folder is written) counts the
+    training samples ``subset`` keeps and refuses a ``val_size`` that takes them all, as the
+    datasets' setup does (SVHN's crops are counted only there)."""
+    from stn.data.options import check_data
+    from stn.errors import UsageError
+
+    # The generated MNIST: 400 training digits.
+    root = fake_data / "data" if name == "mnist" else request.getfixturevalue("cub_root").parent
+    config = _config(name, root, **options)
+    with pytest.raises(UsageError) as checked:
+        check_data(config).check_files()
+    with pytest.raises(UsageError) as set_up:
+        create_datamodule(config).setup("fit")
+    message = str(checked.value)
+    assert message == str(set_up.value)
+    assert message.startswith(f"data.val_size={options['val_size']} must lie in (0, ")
+    assert said.format(root=root) in message
+    assert message.endswith("; give a smaller data.val_size")
+    if name == "mnist":
+        check_data(_config(name, root, val_size=399)).check_files()  # one digit to train on
+
+
 def test_batches_of_every_dataset_are_one_type(fake_data, fake_svhn, cub_root, tmp_path):
     root, _ = fake_svhn
     configs = [
