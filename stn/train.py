@@ -88,6 +88,10 @@ def train(cfg: DictConfig) -> float:
     first = all(os.environ.get(rank, "0") == "0" for rank in RANKS)
     if first:  # the others start once it has them (Lightning's prepare_data, then a barrier)
         data.check_files()
+    from stn.models.registry import check_budget
+
+    model, stn = (OmegaConf.to_container(cfg[key], resolve=True) for key in ("model", "stn"))
+    check_budget(model, stn, data)  # the network fitted to model.params, on the meta device
     choose_machine(cfg)  # its log line starts the run's train.log
     from stn.data.registry import create_datamodule
 

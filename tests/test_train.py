@@ -475,6 +475,18 @@ def test_user_errors_print_one_paragraph_without_a_traceback(tmp_path):
             False,
             False,
         ),
+        (
+            ["model.params=1000", "data.val_size=100", on_fake],
+            "error: model.params=1000 is too small for this network: its localisation nets",
+            False,
+            False,
+        ),
+        (
+            ["model.channels=[0,20]"],
+            "error: model.channels=[0, 20] must hold integers of at least 1",
+            False,
+            False,
+        ),
         (  # started: two steps, and its validation loss shows it diverged
             [*SHORT, "schedule.lr=1e6", "trainer.precision=32-true", "data.val_size=100", on_fake],
             "error: training diverged: the validation loss is",

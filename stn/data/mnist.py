@@ -87,7 +87,7 @@ class DistortedMNIST(SplitDataModule):
         self.digits_per_sample = self.options.digits_per_sample
         self.train_distortions = self.options.train_distortions
         self.download = self.options.download
-        self.num_classes = 10 if self.digits_per_sample == 1 else 19
+        self.num_classes = self.options.num_classes
         self.image_shape = self.options.image_shape
         self.thetas: dict[str, Tensor] = {}  # set up: each val/test sample's (first) digit's θ
 

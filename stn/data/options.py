@@ -171,6 +171,11 @@ class MnistOptions(DataOptions):
         side = self.distortion.get("canvas", CANVAS.get(name, DIGIT))
         return (self.digits_per_sample, side, side)
 
+    @property
+    def num_classes(self) -> int:
+        """10 digits, or the 19 sums of two (MNIST addition)."""
+        return 10 if self.digits_per_sample == 1 else 19
+
     def check_files(self) -> None:
         from stn.data.mnist_files import load_mnist
 

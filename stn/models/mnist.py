@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from stn.errors import UsageError
 from stn.models.options import CNN, FCN, MnistST, check_cnn_input, localisation_options
 from stn.nn.localisation import Localisation, conv_localisation, fc_localisation, hidden_layers
 from stn.nn.shape import output_shape
@@ -158,10 +159,11 @@ def _fit_widths(build, widths: Sequence[int], budget: int, total: int) -> list[i
 
     low, high = 1e-3, 1e3
     if budget < count(low):
-        raise ValueError(
-            f"model.params={total} leaves {budget} parameters for the classifier, fewer than "
-            f"its smallest width needs ({count(low)}): raise model.params (or set it to null "
-            f"to use the listed widths)"
+        fixed = total - budget  # the localisation nets'
+        raise UsageError(
+            f"model.params={total} is too small for this network: its localisation nets take "
+            f"{fixed} parameters and its classifier at least {count(low)}: give model.params "
+            f"of at least {fixed + count(low)} (or null to use the listed widths)"
         )
     for _ in range(60):  # count(k) is non-decreasing in k: keep count(low) <= budget
         mid = (low * high) ** 0.5

@@ -9,7 +9,7 @@ of options serves both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,22 @@ SVHN_CHANNELS = (48, 64, 128, 160, 192, 192, 192, 192)  # Goodfellow et al.'s 8 
 PLACEMENTS = {"single": (0,), "multi": (0, 1, 2, 3)}  # SVHN: conv layers an ST sits before
 DOWNSAMPLE = ("pool", "sample")  # MNIST: how an ST's output is made stn.pool times smaller
 PADDING = ("same", "valid")  # MNIST CNN: torch's names for zero-padded and unpadded convs
+
+
+def check_sizes(key: str, value: int | Sequence[int]) -> None:
+    """Raise ``UsageError`` unless ``value``, a size (units, channels, a kernel's side, a
+    count) or a list of them, is at least 1 throughout."""
+    if isinstance(value, int):
+        if value < 1:
+            raise UsageError(f"{key}={value!r} must be an integer of at least 1")
+    elif any(v < 1 for v in value):
+        raise UsageError(f"{key}={list(value)} must hold integers of at least 1")
+
+
+def check_dropout(value: float) -> None:
+    """Raise ``UsageError`` unless ``model.dropout`` is a probability a layer can drop with."""
+    if not 0 <= value < 1:
+        raise UsageError(f"model.dropout={value!r} must be a probability in [0, 1)")
 
 
 def check_transform(transform: str) -> None:
@@ -74,12 +90,19 @@ class ConvLocalisation:
     pool: int = 2
     hidden: list[int] = field(default_factory=lambda: [20])
 
+    def __post_init__(self) -> None:
+        for key in ("channels", "kernel_size", "pool", "hidden"):
+            check_sizes(f"model.localisation.{key}", getattr(self, key))
+
 
 @dataclass(frozen=True)
 class FCLocalisation:
     """``model.localisation`` of ``kind: fc`` (``stn.nn.localisation.fc_localisation``)."""
 
     hidden: list[int] = field(default_factory=lambda: [32, 32])
+
+    def __post_init__(self) -> None:
+        check_sizes("model.localisation.hidden", self.hidden)
 
 
 LOCALISATION = {"conv": ConvLocalisation, "fc": FCLocalisation}
@@ -111,6 +134,7 @@ class FCN:
     localisation: dict = field(default_factory=lambda: {"kind": "fc"})
 
     def __post_init__(self) -> None:
+        check_sizes("model.hidden", self.hidden)
         localisation_options(self.localisation)
 
 
@@ -127,6 +151,8 @@ class CNN:
     localisation: dict = field(default_factory=lambda: {"kind": "conv"})
 
     def __post_init__(self) -> None:
+        check_sizes("model.channels", self.channels)
+        check_sizes("model.kernel_sizes", self.kernel_sizes)
         if len(self.channels) != len(self.kernel_sizes):
             raise UsageError(
                 f"model.channels={list(self.channels)} and model.kernel_sizes="
@@ -194,6 +220,9 @@ class SVHN:
     dropout: float = 0.5
 
     def __post_init__(self) -> None:
+        check_sizes("model.channels", self.channels)
+        check_sizes("model.hidden", self.hidden)
+        check_dropout(self.dropout)
         placement_positions(self.placement, len(self.channels))
 
 
@@ -225,6 +254,9 @@ class CUB:
     dropout: float = 0.5
 
     def __post_init__(self) -> None:
+        check_sizes("model.crop", self.crop)
+        check_sizes("model.loc_hidden", self.loc_hidden)
+        check_dropout(self.dropout)
         if self.backbone not in BACKBONES:
             raise UsageError(
                 f"unknown model.backbone={self.backbone!r}; valid: {', '.join(BACKBONES)}"

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import torch
 from torch import nn
 
+from stn.data.options import DataOptions, MnistOptions
 from stn.models.cub import build_cub
 from stn.models.mnist import build_cnn, build_fcn
 from stn.models.options import model_options
@@ -32,3 +34,13 @@ def create_model(
     """The network ``model["name"]`` for inputs ``(B, *in_shape)``, ``num_classes`` outputs."""
     name, options, st = model_options(model, stn)
     return MODELS[name](options=options, stn=st, in_shape=tuple(in_shape), num_classes=num_classes)
+
+
+def check_budget(model: Mapping[str, Any], stn: Mapping[str, Any], data: DataOptions) -> None:
+    """Raise ``UsageError`` where an MNIST network cannot meet its parameter budget
+    (``model.params``): it is fitted on the meta device (no memory, no data), so that the
+    run is refused before it starts."""
+    if model.get("params") is None or not isinstance(data, MnistOptions):
+        return
+    with torch.device("meta"):
+        create_model(model, stn, in_shape=data.image_shape, num_classes=data.num_classes)

@@ -6,6 +6,7 @@ from helpers import compose
 from omegaconf import OmegaConf
 
 from stn.data.registry import create_datamodule
+from stn.errors import UsageError
 from stn.models import create_model
 
 CELLS = [
@@ -93,7 +94,7 @@ def test_null_budget_keeps_the_listed_widths():
 
 
 def test_budget_below_the_localisation_net_is_refused():
-    with pytest.raises(ValueError, match=r"raise model\.params"):
+    with pytest.raises(UsageError, match=r"model\.params=100000 is too small .* nets take \d+ "):
         _model(["experiment=mnist_tc", "model=fcn", "stn=affine", "model.params=100000"])
 
 

@@ -1,6 +1,7 @@
 """stn.models: one registry, one keyword-only signature, typed options, none ignored."""
 
 import inspect
+import re
 
 import pytest
 from helpers import compose, in_a_fresh_process
@@ -121,8 +122,76 @@ def test_network_options_are_checked_without_torch():
         ),
         ({"name": "svhn", "placement": []}, {"transform": "affine"}, r"at least one"),
         ({"name": "cub"}, {"transform": "tps2"}, r"unknown stn\.transform='tps2'"),
+        (
+            {"name": "fcn", "hidden": [64, 0]},
+            {"transform": "none"},
+            r"^model\.hidden=\[64, 0\] must hold integers of at least 1$",
+        ),
+        (
+            {"name": "cnn", "channels": [8, -8], "kernel_sizes": [9, 7]},
+            {"transform": "none"},
+            r"^model\.channels=\[8, -8\] must hold integers of at least 1$",
+        ),
+        (
+            {"name": "cnn", "channels": [8, 8], "kernel_sizes": [0, 7]},
+            {"transform": "none"},
+            r"^model\.kernel_sizes=\[0, 7\] must hold integers of at least 1$",
+        ),
+        (
+            {"name": "fcn", "hidden": [8], "localisation": {"kind": "fc", "hidden": [0]}},
+            {"transform": "affine"},
+            r"^model\.localisation\.hidden=\[0\] must hold integers of at least 1$",
+        ),
+        (
+            {
+                "name": "cnn",
+                "channels": [8],
+                "kernel_sizes": [9],
+                "localisation": {"kind": "conv", "pool": 0},
+            },
+            {"transform": "affine"},
+            r"^model\.localisation\.pool=0 must be an integer of at least 1$",
+        ),
+        ({"name": "svhn", "hidden": 0}, {"transform": "none"}, r"^model\.hidden=0 must be an"),
+        (
+            {"name": "svhn", "dropout": 1.0},
+            {"transform": "none"},
+            r"^model\.dropout=1\.0 must be a probability in \[0, 1\)$",
+        ),
+        ({"name": "cub", "crop": 0}, {"transform": "attention"}, r"^model\.crop=0 must be an"),
+        ({"name": "cub", "dropout": -0.1}, {"transform": "none"}, r"^model\.dropout=-0\.1 must"),
     ],
 )
 def test_a_wrong_network_option_names_its_key_and_what_is_allowed(model, stn, message):
     with pytest.raises(UsageError, match=message):
         model_options(model, stn)
+
+
+@pytest.mark.parametrize(
+    ("model", "stn"),
+    [
+        ({"name": "cnn", "channels": [32, 64], "kernel_sizes": [9, 7]}, {"transform": "affine"}),
+        ({"name": "fcn", "hidden": [128, 128]}, {"transform": "tps", "pool": 2}),
+    ],
+)
+def test_a_budget_the_network_cannot_meet_names_the_least_it_can(model, stn):
+    """``check_budget`` fits the network to ``model.params`` on the meta device and refuses a
+    budget below its loc net and smallest classifier; the least it names builds, with
+    exactly that many parameters."""
+    from stn.data.options import MnistOptions
+    from stn.models.registry import check_budget, create_model
+
+    data = MnistOptions(
+        data_dir="", cache_dir="", batch_size=8, val_size=10, distortion={"name": "rts"}
+    )
+    with pytest.raises(UsageError) as refused:
+        check_budget({**model, "params": 1000}, stn, data)
+    message = str(refused.value)
+    assert message.startswith("model.params=1000 is too small for this network: its ")
+    least = int(re.search(r"give model\.params of at least (\d+) ", message)[1])
+    check_budget({**model, "params": least}, stn, data)
+    net = create_model({**model, "params": least}, stn, in_shape=(1, 42, 42), num_classes=10)
+    assert sum(p.numel() for p in net.parameters()) == least
+    with pytest.raises(UsageError, match=rf"model\.params={least - 1} is too small"):
+        check_budget({**model, "params": least - 1}, stn, data)
+    check_budget({**model, "params": None}, stn, data)  # the listed widths: nothing to fit
