@@ -20,9 +20,10 @@ from stn.errors import UsageError
 from stn.models.options import check_cnn_input, model_options
 from stn.runs.folder import flatten
 
-# key: (integer only, the smallest value allowed; None: any). A key a family lacks is skipped.
+# key: (integer only, the smallest value allowed (None: any)[, the largest]). A key a family
+# lacks is skipped.
 NUMBERS = {
-    "seed": (True, None),
+    "seed": (True, 0, 2**32 - 1),  # numpy's bounds, which Lightning's seeding keeps
     "schedule.batch_size": (True, 1),
     "schedule.max_epochs": (True, -1),
     "schedule.max_steps": (True, -1),
@@ -40,7 +41,7 @@ NUMBERS = {
 def check_numbers(cfg: DictConfig) -> None:
     """Raise ``UsageError`` for the first value in ``NUMBERS`` of the wrong type or range."""
     flat = flatten(OmegaConf.to_container(cfg, resolve=True))
-    for key, (integer, minimum) in NUMBERS.items():
+    for key, (integer, minimum, *maximum) in NUMBERS.items():
         if key not in flat or (key == "model.params" and flat[key] is None):
             continue
         value = flat[key]
@@ -50,6 +51,8 @@ def check_numbers(cfg: DictConfig) -> None:
             raise UsageError(f"{key}={value!r} must be {kind}: give e.g. {key}=1")
         if minimum is not None and value < minimum:
             raise UsageError(f"{key}={value!r} must be {kind} of at least {minimum}")
+        if maximum and value > maximum[0]:
+            raise UsageError(f"{key}={value!r} must be {kind} of at most {maximum[0]}")
 
 
 def check_length(cfg: DictConfig) -> None:
@@ -120,6 +123,14 @@ def check_options(cfg: DictConfig, data: DataOptions) -> None:
     whose convolutions leave no map of the ``data``'s images."""
     config = OmegaConf.to_container(cfg, resolve=True)
     name, model, stn = model_options(config["model"], config["stn"])
-    if name == "cnn" and isinstance(data, MnistOptions):
-        size = stn.classifier_size(data.image_shape[1:])
+    if not isinstance(data, MnistOptions):
+        return
+    side = data.image_shape[1:]
+    size = stn.classifier_size(side)
+    if min(size) < 1:
+        raise UsageError(
+            f"stn.pool={stn.pool} makes the STs' {'×'.join(map(str, side))} output "
+            f"{'×'.join(map(str, size))}: give stn.pool of at most {min(side)}"
+        )
+    if name == "cnn":
         check_cnn_input(model.kernel_sizes, model.padding, size)

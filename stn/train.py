@@ -86,6 +86,8 @@ def train(cfg: DictConfig) -> float:
     data = check_data(OmegaConf.to_container(cfg.data, resolve=True))
     check_options(cfg, data)
     first = all(os.environ.get(rank, "0") == "0" for rank in RANKS)
+    if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
+        raise no_checkpoint(cfg.ckpt_path)
     if first:  # the others start once it has them (Lightning's prepare_data, then a barrier)
         data.check_files()
     from stn.models.registry import check_budget
@@ -277,6 +279,10 @@ def choose_machine(cfg: DictConfig) -> None:
     )
 
 
+def no_checkpoint(path: str) -> MissingData:
+    return MissingData(f"no checkpoint at {path}: check ckpt_path")
+
+
 def check_checkpoint(path: str, hparams: dict, resumed: bool = False) -> None:
     """Refuse, before any work, a checkpoint that is unreadable or of another model, or, to be
     ``resumed``, one trained on another schedule but for its length (its optimiser and
@@ -289,7 +295,7 @@ def check_checkpoint(path: str, hparams: dict, resumed: bool = False) -> None:
         state = torch.load(path, map_location="cpu", weights_only=True)
         theirs = upgrade(state)["hyper_parameters"]
     except FileNotFoundError:
-        raise MissingData(f"no checkpoint at {path}: check ckpt_path") from None
+        raise no_checkpoint(path) from None
     except Exception as err:
         raise UsageError(
             f"{path} is not a readable checkpoint of this suite ({type(err).__name__}: {err}); "

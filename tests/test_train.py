@@ -573,12 +573,16 @@ def test_a_sweep_says_why_each_refused_job_failed_and_goes_on(tmp_path):
         ("schedule.scheduler=step", "schedule.scheduler=step needs schedule.step_size, an int"),
         ("schedule.optimizer=adamw", "schedule.optimizer='adamw' is not one of: sgd, adam"),
         ("+schedule.decay=1", "schedule.decay=1 is not an option of the schedule"),
+        ("seed=-1", "seed=-1 must be an integer of at least 0"),
+        ("seed=4294967296", "seed=4294967296 must be an integer of at most 4294967295"),
+        ("stn.pool=50", "stn.pool=50 makes the STs' 42×42 output 0×0: give stn.pool of at most 42"),
+        ("ckpt_path=/no/best.ckpt", "no checkpoint at /no/best.ckpt: check ckpt_path"),
     ],
 )
 def test_config_values_are_checked_before_any_work(fake_data, override, message):
-    from stn.errors import UsageError
+    from stn.errors import UserError
 
-    with pytest.raises(UsageError, match=re.escape(message)):
+    with pytest.raises(UserError, match=re.escape(message)):
         train(compose([override], fake_data))
     assert not (fake_data / "out").exists() and not (fake_data / "cache").exists()
 

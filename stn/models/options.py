@@ -170,11 +170,16 @@ def check_cnn_input(kernel_sizes: list[int], padding: str, size: tuple[int, ...]
     for i, k in enumerate(kernel_sizes):
         conv = [s - (k - 1) if padding == "valid" else s for s in side]
         if min(conv) // 2 < 1:
+            unpadded = padding == "valid"
             raise UsageError(
                 f"model.padding={padding!r}: conv {i + 1} ({k}×{k}) of the CNN gets a "
                 f"{'×'.join(map(str, side))} map from its {'×'.join(map(str, size))} input, "
-                f"too small to convolve and pool: give model.padding=same, or smaller "
-                f"model.kernel_sizes"
+                f"too small to {'convolve and ' if unpadded else ''}pool: give "
+                + (
+                    "model.padding=same, or smaller model.kernel_sizes"
+                    if unpadded
+                    else "fewer conv layers (model.channels and model.kernel_sizes)"
+                )
             )
         side = [s // 2 for s in conv]
 

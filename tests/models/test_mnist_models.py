@@ -188,6 +188,18 @@ def test_valid_padding_refuses_an_input_too_small_for_the_kernels():
         _model(["experiment=mnist_rts", "model=cnn", "stn=affine", "model.padding=valid"])
 
 
+def test_padded_convs_too_many_for_their_input_are_refused():
+    """Padded, each conv keeps its map and each pool halves it: the fifth of six gets 1×1."""
+    layers = ["model.channels=[8,8,8,8,8,8]", "model.kernel_sizes=[3,3,3,3,3,3]"]
+    with pytest.raises(
+        UsageError,
+        match=r"^model\.padding='same': conv 5 \(3×3\) of the CNN gets a 1×1 map from its 21×21 "
+        r"input, too small to pool: give fewer conv layers \(model\.channels and "
+        r"model\.kernel_sizes\)$",
+    ):
+        _model(["experiment=mnist_rts", "model=cnn", "stn=affine", *layers])
+
+
 def test_an_unknown_padding_is_named():
     with pytest.raises(ValueError, match=r"unknown model\.padding='full'; valid: same, valid"):
         _model(["experiment=mnist_r", "model=cnn", "model.padding=full"])
