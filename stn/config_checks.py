@@ -119,8 +119,8 @@ def check_cache_folder(cfg: DictConfig) -> None:
 
 def check_options(cfg: DictConfig, data: DataOptions) -> None:
     """Raise ``UsageError`` for an option the network does not have, or of the wrong type
-    or value (``stn.models.options``), naming the key and the family; and for an MNIST CNN
-    whose convolutions leave no map of the ``data``'s images."""
+    or value (``stn.models.options``), naming the key and the family; and, on MNIST, for an
+    ``stn.pool`` or a CNN's convolutions that leave no map of the ``data``'s images."""
     config = OmegaConf.to_container(cfg, resolve=True)
     name, model, stn = model_options(config["model"], config["stn"])
     if not isinstance(data, MnistOptions):
