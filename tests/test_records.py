@@ -97,7 +97,7 @@ def test_every_recorded_network_is_what_its_facts_say(name):
 def test_the_readme_lists_every_recorded_network(capsys):
     from stn.models.zoo import main
 
-    main()
+    main([])
     listing = capsys.readouterr().out
     assert len(listing.splitlines()) == len(pretrained_names())
     readme = (ROOT / "README.md").read_text()
@@ -105,6 +105,15 @@ def test_the_readme_lists_every_recorded_network(capsys):
     assert readme[readme.index(start) + len(start) :].startswith(
         listing + "<!-- /python -m stn.models.zoo -->"
     )
+
+
+def test_the_listing_refuses_arguments_it_does_not_take(capsys):
+    from stn.models.zoo import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--bogus"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
 
 
 def test_the_package_pretrained_is_the_function_in_a_new_python():

@@ -136,8 +136,15 @@ def meta(name: str, config: dict, facts: dict, metrics: dict, size: int, sha256:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """``python -m stn.models.zoo``: every recorded network, as a Markdown list."""
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="python -m stn.models.zoo",
+        description="Every network recorded under experiments/records, as a Markdown list: "
+        "its name for stn.models.pretrained, its test error [the paper's], its parameters.",
+    ).parse_args(argv)
     records = records_dir()
     for name in pretrained_names(records):
         _, facts, metrics = read_record(records / name)
