@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
         "--atol", type=positive, default=1e-4, help="largest difference allowed (> 0)"
     )
     args = parser.parse_args(argv)
+    if not args.run.is_dir():  # said before Lightning's import (seconds)
+        parser.error(f"{args.run} is not a folder")
     formats = args.formats.split(",")
     try:
         check_formats(formats)

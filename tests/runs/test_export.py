@@ -42,10 +42,17 @@ def test_the_command_exports_a_run_and_refuses_a_missing_one(fake_data, capsys):
     assert "model.onnx: onnx, inputs (B, 1, 42, 42), max |Δ| vs eager" in capsys.readouterr().out
     assert [p.name for p in (run / "export").iterdir()] == ["model.onnx"]
 
-    missing = fake_data / "nowhere"
+    empty = fake_data / "empty"
+    empty.mkdir()
     with pytest.raises(SystemExit) as refused:  # the message alone, as the exit status
+        main([str(empty)])
+    assert f"{empty}/checkpoints/best.ckpt is missing" in str(refused.value.code)
+    assert not any(empty.iterdir())
+    missing = fake_data / "nowhere"
+    with pytest.raises(SystemExit) as refused:  # a usage error, before any import
         main([str(missing)])
-    assert f"{missing}/checkpoints/best.ckpt is missing" in str(refused.value.code)
+    assert refused.value.code == 2
+    assert f"stn-export: error: {missing} is not a folder" in capsys.readouterr().err
     assert not missing.exists()
 
 
