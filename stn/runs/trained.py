@@ -94,8 +94,10 @@ def load_data(
 def load(
     run: Path, checkpoint: str = BEST, data_dir: Path | None = None, cache_dir: Path | None = None
 ) -> tuple[SplitDataModule, Classification]:
-    """``run``'s data module, set up, and its ``checkpoint`` (see ``load_data``, ``load_task``)."""
-    return load_data(run, data_dir, cache_dir), load_task(run, checkpoint)
+    """``run``'s data module, set up, and its ``checkpoint`` (see ``load_data``, ``load_task``):
+    the checkpoint first, so that a wrong one is said before the data is read or made."""
+    task = load_task(run, checkpoint)
+    return load_data(run, data_dir, cache_dir), task
 
 
 def batches(data: SplitDataModule, split: str) -> Iterator[Batch]:

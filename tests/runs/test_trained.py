@@ -49,3 +49,18 @@ def test_a_config_recorded_before_datasets_had_names_still_loads(fake_data):
     config["data"] = old
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     assert load_data(run).image_shape == create_datamodule(data).image_shape == (1, 42, 42)
+
+
+def test_a_wrong_checkpoint_is_said_before_the_data_is_read(tmp_path, monkeypatch):
+    """A record keeps its best weights only: asked for the last, ``load`` says so at once,
+    not that the data it would have read next is missing."""
+    from stn.models.zoo import records_dir
+    from stn.runs.folder import LAST
+
+    monkeypatch.setenv("STN_DATA_DIR", str(tmp_path / "nowhere"))
+    record = records_dir() / "default" / "mnist_rts" / "st-cnn-aff"
+    with pytest.raises(
+        UsageError, match=f"is a record: it keeps the best weights only, not {LAST}"
+    ):
+        load(record, LAST)
+    assert not (tmp_path / "nowhere").exists()
